@@ -1,0 +1,1 @@
+"""Route blueprints of the Whatsam Chalice app; each maps HTTP onto a service call."""

@@ -1,0 +1,80 @@
+from chalice import Blueprint
+
+from whatsam.bootstrap import container
+from whatsam.http.endpoint import Call, endpoint
+from whatsam.http.presenters import api_key_view, session_view
+from whatsam.http.schemas import CreateApiKeyRequest, CreateSessionRequest, UpdateSessionRequest
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "POST", "/v1/sessions", summary="Create a session card (one per WhatsApp number)",
+          tag="sessions", auth="user", body=CreateSessionRequest, status=201, errors=(409,),
+          response_description="The card and its first API key, shown once")
+def create_session(call: Call) -> dict:
+    card, key, secret = container().sessions.create(call.user.user, name=call.body.name,
+                                                    description=call.body.description)
+    return {**session_view(card), "api_key": api_key_view(key, secret)}
+
+
+@endpoint(bp, "GET", "/v1/sessions", summary="List your session cards", tag="sessions", auth="user")
+def list_sessions(call: Call) -> dict:
+    return {"sessions": [session_view(c) for c in container().sessions.list(call.user.user)]}
+
+
+@endpoint(bp, "GET", "/v1/sessions/{session_id}", summary="Read a session card", tag="sessions", auth="user",
+          errors=(404,))
+def get_session(call: Call, session_id: str) -> dict:
+    return session_view(container().sessions.get(call.user.user, session_id))
+
+
+@endpoint(bp, "PATCH", "/v1/sessions/{session_id}", summary="Rename a session card", tag="sessions",
+          auth="user", body=UpdateSessionRequest, errors=(404,))
+def update_session(call: Call, session_id: str) -> dict:
+    card = container().sessions.rename(call.user.user, session_id, name=call.body.name,
+                                       description=call.body.description)
+    return session_view(card)
+
+
+@endpoint(bp, "DELETE", "/v1/sessions/{session_id}",
+          summary="Delete a session card, its API keys and its auth state", tag="sessions", auth="user",
+          status=204, errors=(404,), response_description="Deleted")
+def delete_session(call: Call, session_id: str) -> None:
+    container().sessions.delete(call.user.user, session_id)
+
+
+@endpoint(bp, "POST", "/v1/sessions/{session_id}/connect",
+          summary="Start connecting: a worker picks the session up and produces a QR code", tag="sessions",
+          auth="user", status=202, errors=(404, 409), response_description="Connecting")
+def connect_session(call: Call, session_id: str) -> dict:
+    return session_view(container().sessions.connect(call.user.user, session_id))
+
+
+@endpoint(bp, "GET", "/v1/sessions/{session_id}/api-keys", summary="List a session's API keys",
+          tag="api-keys", auth="user", errors=(404,))
+def list_api_keys(call: Call, session_id: str) -> dict:
+    services = container()
+    card = services.sessions.get(call.user.user, session_id)
+    return {"api_keys": [api_key_view(k) for k in services.api_keys.list(card)]}
+
+
+@endpoint(bp, "POST", "/v1/sessions/{session_id}/api-keys", summary="Create an API key (secret shown once)",
+          tag="api-keys", auth="user", body=CreateApiKeyRequest, status=201, errors=(404,))
+def create_api_key(call: Call, session_id: str) -> dict:
+    services = container()
+    card = services.sessions.get(call.user.user, session_id)
+    key, secret = services.api_keys.create(card, name=call.body.name)
+    return api_key_view(key, secret)
+
+
+@endpoint(bp, "DELETE", "/v1/sessions/{session_id}/api-keys/{key_id}", summary="Revoke an API key",
+          tag="api-keys", auth="user", status=204, errors=(404,), response_description="Revoked")
+def revoke_api_key(call: Call, session_id: str, key_id: str) -> None:
+    services = container()
+    services.api_keys.revoke(services.sessions.get(call.user.user, session_id), key_id)
+
+
+@endpoint(bp, "GET", "/v1/session", summary="The session card of the calling API key", tag="api-keys",
+          auth="api_key", errors=(404,))
+def key_session(call: Call) -> dict:
+    return session_view(container().sessions.get(call.key.user, call.key.session_id))

@@ -1,0 +1,128 @@
+"""The foundation's whole path, as a customer and a developer would use it: `whatsam dev`
+started as a subprocess, driven over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from urllib.parse import urlparse
+
+import boto3
+import pytest
+
+from tests.e2e.conftest import DevProcess
+from whatsam.contracts.commands import decode_command
+
+pytestmark = pytest.mark.e2e
+
+
+def _email() -> str:
+    return f"{uuid.uuid4().hex[:10]}@example.com"
+
+
+def _port_open(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def test_health_and_banner(dev_stack: DevProcess) -> None:
+    assert set(dev_stack.banner) == {"API", "AWS emulator", "Redis"}
+    assert dev_stack.request("GET", "/health")[:2] == (200, {"status": "ok"})
+    status, body, _ = dev_stack.request("GET", "/health/ready")
+    assert status == 200, body
+    assert all(check["ok"] for check in body["checks"].values())
+
+
+def test_customer_walkthrough(dev_stack: DevProcess) -> None:
+    email, password = _email(), "correct horse battery"
+    status, body, headers = dev_stack.request("POST", "/v1/auth/register", {"email": email, "password": password})
+    assert status == 201, body
+    assert headers["x-request-id"]
+
+    status, login, _ = dev_stack.request("POST", "/v1/auth/login", {"email": email, "password": password})
+    assert status == 200, login
+    token = login["access_token"]
+
+    status, card, _ = dev_stack.request("POST", "/v1/sessions", {"name": "Sales line"}, token=token)
+    assert status == 201, card
+    assert card["status"] == "disconnected"
+    first_key = card["api_key"]["key"]
+
+    status, key, _ = dev_stack.request("POST", f"/v1/sessions/{card['id']}/api-keys", {"name": "crm"}, token=token)
+    assert status == 201, key
+    status, own, _ = dev_stack.request("GET", "/v1/session", api_key=key["key"])
+    assert (status, own["id"]) == (200, card["id"])
+    assert dev_stack.request("GET", "/v1/session", api_key=first_key)[0] == 200
+
+    status, connecting, _ = dev_stack.request("POST", f"/v1/sessions/{card['id']}/connect", token=token)
+    assert (status, connecting["status"]) == (202, "connecting")
+
+    # The connect command landed on the connect queue of the emulator `whatsam dev` started,
+    # in the shared schema the workers decode.
+    sqs = boto3.client("sqs", endpoint_url=dev_stack.banner["AWS emulator"], region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106
+    url = sqs.get_queue_url(QueueName="whatsam-dev-connect")["QueueUrl"]
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+    commands = [decode_command(m["Body"]) for m in received]
+    assert [(c.session_id, c.tenant_id, c.status_version) for c in commands] == [
+        (card["id"], login["user"]["id"], 1)]
+
+    # Another tenant sees none of it.
+    _, other, _ = dev_stack.request("POST", "/v1/auth/register", {"email": _email(), "password": password})
+    for method, path in [("GET", f"/v1/sessions/{card['id']}"), ("POST", f"/v1/sessions/{card['id']}/connect"),
+                         ("GET", f"/v1/sessions/{card['id']}/api-keys"), ("DELETE", f"/v1/sessions/{card['id']}")]:
+        status, error, _ = dev_stack.request(method, path, token=other["access_token"])
+        assert (status, error["error"]["code"]) == (404, "session_not_found"), (method, path)
+
+    # Bad input: a clear 4xx with a code, never a 500.
+    cases = [
+        ("POST", "/v1/sessions", b"{not json", "application/json", 400, "invalid_json"),
+        ("POST", "/v1/sessions", b'{"name": 42}', "application/json", 400, "validation_error"),
+        ("POST", "/v1/sessions", b"{}", "application/json", 400, "validation_error"),
+        ("POST", "/v1/sessions", b'{"name": "x"}', "text/plain", 415, "unsupported_media_type"),
+        ("POST", "/v1/sessions", b'{"name": "' + b"x" * 70_000 + b'"}', "application/json", 413, "payload_too_large"),
+    ]
+    for method, path, raw, content_type, want_status, want_code in cases:
+        status, error, _ = dev_stack.request(method, path, raw=raw, token=token, content_type=content_type)
+        assert (status, error["error"]["code"]) == (want_status, want_code), (raw[:30], error)
+    status, listing, _ = dev_stack.request("GET", "/v1/sessions", token=token)
+    assert [c["id"] for c in listing["sessions"]] == [card["id"]]
+
+
+def test_openapi_lists_every_route(dev_stack: DevProcess) -> None:
+    status, document, _ = dev_stack.request("GET", "/v1/openapi.json")
+    assert status == 200
+    expected = {
+        ("post", "/v1/auth/register"), ("post", "/v1/auth/login"), ("post", "/v1/auth/refresh"),
+        ("post", "/v1/auth/logout"), ("get", "/v1/me"), ("post", "/v1/sessions"), ("get", "/v1/sessions"),
+        ("get", "/v1/sessions/{session_id}"), ("patch", "/v1/sessions/{session_id}"),
+        ("delete", "/v1/sessions/{session_id}"), ("post", "/v1/sessions/{session_id}/connect"),
+        ("get", "/v1/sessions/{session_id}/api-keys"), ("post", "/v1/sessions/{session_id}/api-keys"),
+        ("delete", "/v1/sessions/{session_id}/api-keys/{key_id}"), ("get", "/health"), ("get", "/health/ready"),
+    }
+    documented = {(method, path) for path, item in document["paths"].items() for method in item}
+    assert expected <= documented
+
+
+def test_ctrl_c_stops_everything(dev_stack: DevProcess) -> None:
+    """Runs last in this module: SIGINT stops the API and the children it started."""
+    children = [dev_stack.banner["AWS emulator"], dev_stack.banner["Redis"].replace("redis://", "http://")]
+    assert all(_port_open(url) for url in children)
+    os.kill(dev_stack.process.pid, signal.SIGINT)
+    try:
+        assert dev_stack.process.wait(timeout=30) == 0
+    except subprocess.TimeoutExpired:
+        pytest.fail("whatsam dev did not stop within 30 s of Ctrl-C")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_port_open(url) for url in children):
+        time.sleep(0.2)
+    assert not any(_port_open(url) for url in children), "moto or redis outlived whatsam dev"
+    assert not _port_open(dev_stack.base_url)

@@ -1,0 +1,174 @@
+"""PynamoDB models of every table. Table names, endpoint and region are bound at start-up
+by `bind_models`, so one code base serves every stack prefix and emulator."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from whatsam.config import Settings
+
+
+class UserModel(Model):
+    class Meta:
+        logical_name = "users"
+        table_name = "unbound"
+        billing_mode = "PAY_PER_REQUEST"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    password_hash = UnicodeAttribute()
+    role = UnicodeAttribute(default="user")
+    tier = UnicodeAttribute(default="BASIC")
+    active = BooleanAttribute(default=True)
+    # Counted in the same transaction that creates or deletes a card, so the tier limit
+    # holds under concurrent creates.
+    session_count = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+
+
+class UserEmailModel(Model):
+    """Claims an email address: DynamoDB has no unique secondary keys, so uniqueness is a
+    conditional put of this item in the same transaction as the user."""
+
+    class Meta:
+        logical_name = "user-emails"
+        table_name = "unbound"
+        billing_mode = "PAY_PER_REQUEST"
+
+    email = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+
+
+class TenantIndex(GlobalSecondaryIndex["SessionModel"]):
+    class Meta:
+        index_name = "tenant-index"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class SessionModel(Model):
+    class Meta:
+        logical_name = "sessions"
+        table_name = "unbound"
+        billing_mode = "PAY_PER_REQUEST"
+
+    session_id = UnicodeAttribute(hash_key=True)
+    tenant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    status = UnicodeAttribute(default="disconnected")
+    status_version = NumberAttribute(default=0)
+    phone = UnicodeAttribute(null=True)
+    worker_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    tenant_index = TenantIndex()
+
+
+class ApiKeySessionIndex(GlobalSecondaryIndex["ApiKeyModel"]):
+    class Meta:
+        index_name = "session-index"
+        projection = AllProjection()
+
+    session_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ApiKeyModel(Model):
+    """Keyed by the key's hash: authentication is one strongly consistent read."""
+
+    class Meta:
+        logical_name = "api-keys"
+        table_name = "unbound"
+        billing_mode = "PAY_PER_REQUEST"
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute()
+    session_id = UnicodeAttribute()
+    tenant_id = UnicodeAttribute()
+    prefix = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    created_at = UTCDateTimeAttribute()
+    last_used_at = UTCDateTimeAttribute(null=True)
+    revoked_at = UTCDateTimeAttribute(null=True)
+    session_index = ApiKeySessionIndex()
+
+
+class RefreshTokenModel(Model):
+    class Meta:
+        logical_name = "refresh-tokens"
+        table_name = "unbound"
+        billing_mode = "PAY_PER_REQUEST"
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    family_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    expires_at = NumberAttribute()
+    used_at = UTCDateTimeAttribute(null=True)
+    # Only for storage clean-up; correctness checks `expires_at`, never the TTL.
+    ttl = NumberAttribute(null=True)
+
+
+class RefreshFamilyModel(Model):
+    """One login's chain of refresh tokens; revoking it ends every token of the chain."""
+
+    class Meta:
+        logical_name = "refresh-families"
+        table_name = "unbound"
+        billing_mode = "PAY_PER_REQUEST"
+
+    family_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
+    expires_at = NumberAttribute()
+    ttl = NumberAttribute(null=True)
+
+
+class IdempotencyModel(Model):
+    """Idempotency records, in the layout of Powertools' DynamoDB persistence layer."""
+
+    class Meta:
+        logical_name = "idempotency"
+        table_name = "unbound"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = NumberAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    data = UnicodeAttribute(null=True)
+    in_progress_expiration = NumberAttribute(null=True)
+    validation = UnicodeAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    UserModel,
+    UserEmailModel,
+    SessionModel,
+    ApiKeyModel,
+    RefreshTokenModel,
+    RefreshFamilyModel,
+    IdempotencyModel,
+)
+
+# Attributes DynamoDB expires for storage hygiene (never relied on for correctness).
+TTL_ATTRIBUTES: dict[str, str] = {"refresh-tokens": "ttl", "refresh-families": "ttl", "idempotency": "expiration"}
+
+
+def bind_models(settings: Settings) -> None:
+    for model in ALL_MODELS:
+        meta = model.Meta
+        meta.table_name = settings.table_name(meta.logical_name)  # type: ignore[attr-defined]
+        meta.host = settings.aws_endpoint_url
+        meta.region = settings.aws_region
+        # PynamoDB caches its connection per model; drop it so the new endpoint is used.
+        model._connection = None

@@ -1,0 +1,110 @@
+"""`whatsam dev`: the whole stack on one machine.
+
+An AWS emulator over HTTP (moto server, or the endpoint in AWS_ENDPOINT_URL), Redis
+(REDIS_URL, or a private redis-server), every table/queue/bucket, the Chalice app on
+HTTP, and Lambda's event sources (SQS pollers, schedules) calling the real handlers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from chalice.config import Config
+from chalice.local import LocalDevServer, create_local_server
+
+from whatsam.config import Settings
+from whatsam.dev.app_loader import load_app
+from whatsam.dev.event_sources import Scheduler, SqsPoller, split_sources
+from whatsam.dev.processes import ChildService, aws_test_credentials, start_moto_server, start_redis_server
+from whatsam.resources import provision
+
+log = logging.getLogger("whatsam.dev")
+
+
+@dataclass
+class DevOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+@dataclass
+class DevStack:
+    options: DevOptions
+    children: list[ChildService] = field(default_factory=list)
+    threads: list[threading.Thread] = field(default_factory=list)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    server: LocalDevServer | None = None
+    settings: Settings | None = None
+    banner: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        env = os.environ
+        for key, value in aws_test_credentials().items():
+            env.setdefault(key, value)
+        if not env.get("AWS_ENDPOINT_URL"):
+            moto = start_moto_server()
+            self.children.append(moto)
+            env["AWS_ENDPOINT_URL"] = moto.url
+            self.banner.append(f"AWS emulator   {moto.url} (moto server, in memory)")
+        else:
+            self.banner.append(f"AWS endpoint   {env['AWS_ENDPOINT_URL']}")
+        if not env.get("REDIS_URL"):
+            redis = start_redis_server()
+            self.children.append(redis)
+            env["REDIS_URL"] = redis.url
+            self.banner.append(f"Redis          {redis.url} (private redis-server)")
+        else:
+            self.banner.append(f"Redis          {env['REDIS_URL']}")
+        # Fresh secrets each run: the emulator's state is in memory and dies with it anyway.
+        env.setdefault("WHATSAM_JWT_SECRET", secrets.token_urlsafe(48))
+        env.setdefault("WHATSAM_API_KEY_PEPPER", secrets.token_urlsafe(48))
+        env["WHATSAM_DEV_MODE"] = "1"
+        self.settings = Settings.from_env()
+        created = provision(self.settings)
+        self.banner.append(f"Resources      {len(created['tables'])} tables, {len(created['queues'])} queues "
+                           f"(+ DLQs), {len(created['buckets'])} buckets, prefix {self.settings.resource_prefix}")
+
+        app = load_app()
+        sqs_sources, schedules = split_sources(app)
+        for source in sqs_sources:
+            poller = SqsPoller(app, source, self.settings, self.stop_event)
+            self.threads.append(poller)
+            self.banner.append(f"SQS poller     {source.queue} -> {source.name}")
+        if schedules:
+            self.threads.append(Scheduler(app, schedules, self.settings, self.stop_event))
+            for schedule in schedules:
+                self.banner.append(f"Schedule       {schedule.schedule_expression} -> {schedule.name}")
+        self.server = create_local_server(app, Config.create(chalice_app=app, stage="dev"), self.options.host,
+                                          self.options.port)
+        self.threads.append(threading.Thread(target=self.server.serve_forever, name="api", daemon=True))
+        for thread in self.threads:
+            thread.start()
+        self.banner.insert(0, f"API            http://{self.options.host}:{self.options.port}  "
+                              f"(OpenAPI: /v1/openapi.json)")
+        self.banner.append("Dev mode       ON: /v1/dev routes enabled; webhooks may target http:// and loopback")
+
+    def wait(self, ready: Callable[[], None] | None = None) -> None:
+        if ready:
+            ready()
+        self.stop_event.wait()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server.server_close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        for child in reversed(self.children):
+            child.stop()

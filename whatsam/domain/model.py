@@ -1,0 +1,97 @@
+"""Domain entities and their rules, free of I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from whatsam.domain.tiers import Tier
+from whatsam.errors import Conflict
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+class SessionStatus(StrEnum):
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    QR = "qr"
+    CONNECTED = "connected"
+    LOGGED_OUT = "logged_out"
+    FAILED = "failed"
+    BANNED = "banned"
+
+
+# A connect request while in one of these is a no-op: the worker is already on it.
+CONNECT_IN_PROGRESS = frozenset({SessionStatus.CONNECTING, SessionStatus.QR, SessionStatus.CONNECTED})
+# A card still `connecting` this long after the request lost its command (no worker took
+# it); asking again re-sends it. The lease keeps a late duplicate from opening two sockets.
+CONNECT_STALE_AFTER = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    email: str
+    name: str
+    password_hash: str
+    role: Role = Role.USER
+    tier: Tier = Tier.BASIC
+    active: bool = True
+    created_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+@dataclass(frozen=True)
+class SessionCard:
+    session_id: str
+    tenant_id: str
+    name: str
+    description: str = ""
+    status: SessionStatus = SessionStatus.DISCONNECTED
+    # Grows on every status change; long-polls and stale-event checks compare against it.
+    status_version: int = 0
+    phone: str | None = None
+    worker_id: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+    def request_connect(self, now: datetime | None = None) -> SessionCard | None:
+        """The card after a connect request, or None when a connect is already under way."""
+        now = now or utcnow()
+        stale = self.status is SessionStatus.CONNECTING and now - self.updated_at > CONNECT_STALE_AFTER
+        if self.status in CONNECT_IN_PROGRESS and not stale:
+            return None
+        if self.status is SessionStatus.BANNED:
+            raise Conflict("This number is temporarily banned by WhatsApp; try again later.",
+                           code="session_banned")
+        return replace(self, status=SessionStatus.CONNECTING, status_version=self.status_version + 1,
+                       updated_at=now)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    session_id: str
+    tenant_id: str
+    key_hash: str
+    # The first characters of the secret, safe to show so a user can tell keys apart.
+    prefix: str
+    name: str = ""
+    created_at: datetime = field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

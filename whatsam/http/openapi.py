@@ -1,0 +1,96 @@
+"""The OpenAPI 3 document, generated from the Chalice route table at request time, so a
+route cannot exist without appearing here."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+from pydantic import BaseModel
+
+from whatsam import __version__
+from whatsam.http.endpoint import RouteDoc
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "example": "session_limit_reached"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+                "request_id": {"type": "string"},
+            },
+        }
+    },
+}
+
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "none": [],
+    "user": [{"bearerJwt": []}],
+    "admin": [{"bearerJwt": []}],
+    "api_key": [{"bearerApiKey": []}, {"headerApiKey": []}],
+}
+
+
+def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        components[name] = definition
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation(view_name: str, path: str, doc: RouteDoc | None, components: dict[str, Any]) -> dict[str, Any]:
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+              for name in re.findall(r"{(\w+)}", path)]
+    if doc is None:
+        return {"operationId": view_name, "parameters": params, "responses": {"200": {"description": "OK"}}}
+    op: dict[str, Any] = {
+        "operationId": view_name,
+        "summary": doc.summary,
+        "tags": [doc.tag],
+        "security": _SECURITY[doc.auth],
+        "responses": {str(doc.status): {"description": doc.response_description}},
+    }
+    if params:
+        op["parameters"] = params
+    if doc.body is not None:
+        op["requestBody"] = {"required": True,
+                             "content": {"application/json": {"schema": _schema_ref(doc.body, components)}}}
+    for status in doc.errors:
+        op["responses"][str(status)] = {
+            "description": HTTPStatus(status).phrase,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    return op
+
+
+def build_document(routes: dict[str, dict[str, Any]], *, server_url: str | None = None) -> dict[str, Any]:
+    components: dict[str, Any] = {"Error": _ERROR_SCHEMA}
+    paths: dict[str, Any] = {}
+    for path in sorted(routes):
+        for method, entry in sorted(routes[path].items()):
+            doc = getattr(entry.view_function, "openapi", None)
+            paths.setdefault(path, {})[method.lower()] = _operation(entry.view_name, path, doc, components)
+    document: dict[str, Any] = {
+        "openapi": "3.0.3",
+        "info": {"title": "Whatsam Gateway API", "version": __version__,
+                 "description": "Multi-tenant WhatsApp gateway: session cards, messaging and signed webhooks."},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearerJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "bearerApiKey": {"type": "http", "scheme": "bearer", "description": "Session API key `wsk_…`"},
+                "headerApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+            },
+        },
+    }
+    if server_url:
+        document["servers"] = [{"url": server_url}]
+    return document

@@ -1,0 +1,79 @@
+"""The one definition of the stack's tables, queues and buckets.
+
+`whatsam dev`, the LocalStack init hook and the tests all provision from here, and the
+template drift test reads it, so there is no second hand-kept list."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from whatsam.adapters.aws import client
+from whatsam.adapters.dynamo_models import ALL_MODELS, TTL_ATTRIBUTES, bind_models
+from whatsam.config import Settings
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    visibility_timeout: int = 60
+    max_receive_count: int = 5
+
+
+# Each queue gets a dead-letter queue `<name>-dlq` after `max_receive_count` receives.
+QUEUES: tuple[QueueSpec, ...] = (
+    QueueSpec("connect", visibility_timeout=120),
+    QueueSpec("events", visibility_timeout=60),
+    QueueSpec("webhooks", visibility_timeout=60, max_receive_count=10),
+)
+
+BUCKETS: tuple[str, ...] = ("auth-state", "media")
+
+
+def provision(settings: Settings) -> dict[str, list[str]]:
+    """Create whatever is missing; safe to run again."""
+    bind_models(settings)
+    tables = []
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+        logical = model.Meta.logical_name  # type: ignore[attr-defined]
+        if logical in TTL_ATTRIBUTES:
+            client("dynamodb", settings).update_time_to_live(
+                TableName=model.Meta.table_name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTES[logical]},
+            )
+        tables.append(model.Meta.table_name)
+    return {"tables": tables, "queues": [_create_queue(settings, q) for q in QUEUES],
+            "buckets": [_create_bucket(settings, b) for b in BUCKETS]}
+
+
+def _create_queue(settings: Settings, spec: QueueSpec) -> str:
+    sqs = client("sqs", settings)
+    dlq_url = sqs.create_queue(QueueName=settings.queue_name(f"{spec.name}-dlq"))["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return str(sqs.create_queue(
+        QueueName=settings.queue_name(spec.name),
+        Attributes={
+            "VisibilityTimeout": str(spec.visibility_timeout),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                         "maxReceiveCount": str(spec.max_receive_count)}),
+        },
+    )["QueueUrl"])
+
+
+def _create_bucket(settings: Settings, logical: str) -> str:
+    s3 = client("s3", settings)
+    name = settings.bucket_name(logical)
+    try:
+        if settings.aws_region == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            s3.create_bucket(Bucket=name,
+                             CreateBucketConfiguration={"LocationConstraint": settings.aws_region})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+            raise
+    return name
