@@ -49,6 +49,7 @@ def stack_env(redis_url: str, aws_endpoint: str) -> Iterator[dict[str, str]]:
         "WHATSAM_PREFIX": f"t{uuid.uuid4().hex[:8]}",
         "WHATSAM_JWT_SECRET": secrets.token_urlsafe(48),
         "WHATSAM_API_KEY_PEPPER": secrets.token_urlsafe(48),
+        "WHATSAM_WORKER_TOKEN": secrets.token_urlsafe(48),
         "WHATSAM_DEV_MODE": "1",
     }
     saved = {k: os.environ.get(k) for k in env}

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 
 import redis
 
+from whatsam.adapters.auth_state import AuthStateStore
 from whatsam.adapters.dynamo_models import bind_models
+from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.queues import QueuePublisher
 from whatsam.adapters.redis_client import redis_from_url
 from whatsam.adapters.repositories import (
@@ -17,10 +20,17 @@ from whatsam.adapters.repositories import (
     SessionRepository,
     UserRepository,
 )
+from whatsam.adapters.session_cache import SessionCache
+from whatsam.adapters.workers import WorkerRepository
 from whatsam.config import Settings, get_settings
 from whatsam.services.accounts import AccountService
 from whatsam.services.api_keys import ApiKeyService
+from whatsam.services.ingestion import EventIngestion
+from whatsam.services.lifecycle import LifecycleService
 from whatsam.services.principals import Authenticator
+from whatsam.services.reaper import Reaper
+from whatsam.services.routing import CommandRouter
+from whatsam.services.session_status import SessionStatusService
 from whatsam.services.sessions import SessionService
 
 
@@ -34,23 +44,46 @@ class Container:
     sessions: SessionService
     api_keys: ApiKeyService
     authenticator: Authenticator
+    leases: LeaseRepository
+    workers: WorkerRepository
+    cache: SessionCache
+    router: CommandRouter
+    lifecycle: LifecycleService
+    status: SessionStatusService
+    ingestion: EventIngestion
+    reaper: Reaper
 
 
 def build(settings: Settings) -> Container:
     settings.require_secrets()
     bind_models(settings)
     users, keys, refresh = UserRepository(), ApiKeyRepository(), RefreshTokenRepository()
+    session_repo, leases, workers = SessionRepository(), LeaseRepository(), WorkerRepository()
     queues = QueuePublisher(settings)
+    redis_client = redis_from_url(settings.redis_url)
+    cache = SessionCache(redis_client)
+    auth_state = AuthStateStore(settings, leases)
     key_service = ApiKeyService(settings, keys)
+    sessions = SessionService(settings, session_repo, keys, key_service, queues, auth_state)
+    router = CommandRouter(settings, leases, cache)
     return Container(
         settings=settings,
         users=users,
         queues=queues,
-        redis=redis_from_url(settings.redis_url),
+        redis=redis_client,
         accounts=AccountService(settings, users, refresh),
-        sessions=SessionService(settings, SessionRepository(), keys, key_service, queues),
+        sessions=sessions,
         api_keys=key_service,
         authenticator=Authenticator(settings, users, keys, refresh),
+        leases=leases,
+        workers=workers,
+        cache=cache,
+        router=router,
+        lifecycle=LifecycleService(sessions, session_repo, router, cache, auth_state),
+        status=SessionStatusService(sessions, cache),
+        ingestion=EventIngestion(session_repo, cache),
+        reaper=Reaper(settings, workers, leases, session_repo, queues, router, cache,
+                      stale_after=timedelta(seconds=settings.worker_stale_seconds)),
     )
 
 

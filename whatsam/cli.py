@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
+import urllib.error
+import urllib.request
 from types import FrameType
+from typing import Any
 
 
 def _dev(args: argparse.Namespace) -> int:
     from whatsam.dev.stack import DevOptions, DevStack
 
-    stack = DevStack(DevOptions(host=args.host, port=args.port))
+    stack = DevStack(DevOptions(host=args.host, port=args.port, workers=args.workers, engine=args.engine,
+                                schedule_speedup=args.schedule_speedup))
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         stack.stop_event.set()
@@ -35,13 +40,67 @@ def _dev(args: argparse.Namespace) -> int:
     return 0
 
 
+def _call_dev_stack(path: str, body: dict[str, Any] | None = None) -> int:
+    from whatsam.dev.state import read_state
+
+    try:
+        state = read_state()
+    except RuntimeError as exc:
+        print(f"whatsam: {exc}", file=sys.stderr)
+        return 1
+    request = urllib.request.Request(  # noqa: S310 (the dev stack's own loopback URL)
+        state["api"] + path, method="POST", data=json.dumps(body or {}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {state['worker_token']}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            print(response.read().decode())
+            return 0
+    except urllib.error.HTTPError as error:
+        print(error.read().decode(), file=sys.stderr)
+        return 1
+
+
+def _dev_scan(args: argparse.Namespace) -> int:
+    return _call_dev_stack(f"/v1/dev/sessions/{args.session_id}/scan")
+
+
+def _dev_inbound(args: argparse.Namespace) -> int:
+    return _call_dev_stack(f"/v1/dev/sessions/{args.session_id}/inbound", {"from": args.sender, "text": args.text})
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from worker_fleet.main import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="whatsam", description="Whatsam Gateway tools")
     commands = parser.add_subparsers(dest="command", required=True)
+
     dev = commands.add_parser("dev", help="run the whole stack on this machine")
     dev.add_argument("--host", default="127.0.0.1", help="API bind address (default 127.0.0.1)")
     dev.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
+    dev.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    dev.add_argument("--engine", choices=["simulated", "neonize"], default="simulated",
+                     help="simulated WhatsApp (default) or neonize for a real phone")
+    dev.add_argument("--schedule-speedup", type=float, default=1.0, help=argparse.SUPPRESS)
     dev.set_defaults(handler=_dev)
+    dev_commands = dev.add_subparsers(dest="dev_command")
+    scan = dev_commands.add_parser("scan", help="the simulated phone scans a session's QR code")
+    scan.add_argument("session_id")
+    scan.set_defaults(handler=_dev_scan)
+    inbound = dev_commands.add_parser("inbound", help="a simulated contact writes to a session")
+    inbound.add_argument("session_id")
+    inbound.add_argument("--from", dest="sender", required=True, help="the contact's phone number")
+    inbound.add_argument("--text", required=True)
+    inbound.set_defaults(handler=_dev_inbound)
+
+    from worker_fleet.main import add_arguments
+
+    worker = commands.add_parser("worker", help="run one worker of the fleet (the container's command)")
+    add_arguments(worker)
+    worker.set_defaults(handler=_worker)
     return parser
 
 

@@ -30,6 +30,12 @@ class Settings:
     # Keyed hash of session API keys; rotating it invalidates every key.
     api_key_pepper: str = field(default="", repr=False)
     max_body_bytes: int = 64 * 1024
+    # Shared secret of workers posting events over HTTPS (POST /v1/internal/events).
+    worker_token: str = field(default="", repr=False)
+    # A worker silent this long (three missed 10 s heartbeats) is declared offline by the reaper.
+    worker_stale_seconds: float = 30.0
+    # KMS key wrapping the per-object data keys of auth-state snapshots.
+    kms_key_id: str = ""
     # Dev mode unlocks /v1/dev routes and plain-http/loopback webhooks; never set in AWS.
     dev_mode: bool = False
 
@@ -41,6 +47,10 @@ class Settings:
 
     def bucket_name(self, name: str) -> str:
         return f"{self.resource_prefix}-{name}"
+
+    @property
+    def auth_state_key_id(self) -> str:
+        return self.kms_key_id or f"alias/{self.resource_prefix}-auth-state"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +67,9 @@ class Settings:
             refresh_token_ttl_seconds=int(env.get("WHATSAM_REFRESH_TOKEN_TTL", str(30 * 24 * 3600))),
             api_key_pepper=env.get("WHATSAM_API_KEY_PEPPER", ""),
             max_body_bytes=int(env.get("WHATSAM_MAX_BODY_BYTES", str(64 * 1024))),
+            kms_key_id=env.get("WHATSAM_KMS_KEY_ID", ""),
+            worker_token=env.get("WHATSAM_WORKER_TOKEN", ""),
+            worker_stale_seconds=float(env.get("WHATSAM_WORKER_STALE_SECONDS", "30")),
             dev_mode=_flag("WHATSAM_DEV_MODE"),
         )
 

@@ -47,7 +47,23 @@ def provision(settings: Settings) -> dict[str, list[str]]:
             )
         tables.append(model.Meta.table_name)
     return {"tables": tables, "queues": [_create_queue(settings, q) for q in QUEUES],
-            "buckets": [_create_bucket(settings, b) for b in BUCKETS]}
+            "buckets": [_create_bucket(settings, b) for b in BUCKETS], "keys": [_create_key(settings)]}
+
+
+def _create_key(settings: Settings) -> str:
+    """The KMS key of auth-state envelopes, by alias; an explicit WHATSAM_KMS_KEY_ID is used as is."""
+    if settings.kms_key_id:
+        return settings.kms_key_id
+    kms = client("kms", settings)
+    alias = settings.auth_state_key_id
+    try:
+        return str(kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NotFoundException":
+            raise
+    key_id = kms.create_key(Description=f"{settings.resource_prefix} auth-state envelopes")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    return str(key_id)
 
 
 def _create_queue(settings: Settings, spec: QueueSpec) -> str:

@@ -1,9 +1,15 @@
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from whatsam.bootstrap import container
-from whatsam.http.endpoint import Call, endpoint
+from whatsam.http.endpoint import Call, endpoint, int_query, query_param
 from whatsam.http.presenters import api_key_view, session_view
-from whatsam.http.schemas import CreateApiKeyRequest, CreateSessionRequest, UpdateSessionRequest
+from whatsam.http.schemas import (
+    CreateApiKeyRequest,
+    CreateSessionRequest,
+    PairingCodeRequest,
+    UpdateSessionRequest,
+)
+from whatsam.services.session_status import MAX_WAIT_SECONDS, qr_png, qr_view
 
 bp = Blueprint(__name__)
 
@@ -78,3 +84,50 @@ def revoke_api_key(call: Call, session_id: str, key_id: str) -> None:
           auth="api_key", errors=(404,))
 def key_session(call: Call) -> dict:
     return session_view(container().sessions.get(call.key.user, call.key.session_id))
+
+
+@endpoint(bp, "GET", "/v1/sessions/{session_id}/status",
+          summary="Status, phone, worker and version; `?wait=N&since=V` long-polls up to 25 s for a change",
+          tag="sessions", auth="user", errors=(404,))
+def session_status(call: Call, session_id: str) -> dict:
+    since = int_query(call.request, "since", default=None, minimum=0, maximum=2**53)
+    wait = int_query(call.request, "wait", default=0, minimum=0, maximum=MAX_WAIT_SECONDS) or 0
+    return session_view(container().status.wait_for_change(call.user.user, session_id, since=since, wait=wait))
+
+
+@endpoint(bp, "GET", "/v1/sessions/{session_id}/qr",
+          summary="The current QR code: string, PNG data URL and expiry; `?format=png` for the image",
+          tag="sessions", auth="user", errors=(404,))
+def session_qr(call: Call, session_id: str) -> Response | dict:
+    qr = container().status.current_qr(call.user.user, session_id)
+    if query_param(call.request, "format") == "png":
+        return Response(body=qr_png(qr["qr"]), status_code=200,
+                        headers={"Content-Type": "image/png", "Cache-Control": "no-store"})
+    return qr_view(qr)
+
+
+@endpoint(bp, "POST", "/v1/sessions/{session_id}/pairing-code",
+          summary="Link by phone number instead of QR: an 8-character code to type on the phone", tag="sessions",
+          auth="user", body=PairingCodeRequest, errors=(404, 409, 504))
+def pairing_code(call: Call, session_id: str) -> dict:
+    return container().lifecycle.pairing_code(call.user.user, session_id, call.body.phone)
+
+
+@endpoint(bp, "POST", "/v1/sessions/{session_id}/disconnect",
+          summary="Close the socket, keep the link: connect again without a scan", tag="sessions", auth="user",
+          status=202, errors=(404,))
+def disconnect_session(call: Call, session_id: str) -> dict:
+    return session_view(container().lifecycle.disconnect(call.user.user, session_id))
+
+
+@endpoint(bp, "POST", "/v1/sessions/{session_id}/logout",
+          summary="Unlink the device and delete its credentials", tag="sessions", auth="user", status=202,
+          errors=(404,))
+def logout_session(call: Call, session_id: str) -> dict:
+    return session_view(container().lifecycle.logout(call.user.user, session_id))
+
+
+@endpoint(bp, "POST", "/v1/sessions/{session_id}/restart", summary="Reconnect the session's socket",
+          tag="sessions", auth="user", status=202, errors=(404, 409))
+def restart_session(call: Call, session_id: str) -> dict:
+    return session_view(container().lifecycle.restart(call.user.user, session_id))

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +28,16 @@ class DevProcess:
     process: subprocess.Popen
     base_url: str
     banner: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    # Everything it printed after the banner, read continuously so its stdout never blocks.
+    output: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        threading.Thread(target=self._drain_stdout, daemon=True).start()
+
+    def _drain_stdout(self) -> None:
+        for line in self.process.stdout or []:
+            self.output.append(line)
 
     def request(self, method: str, path: str, body: Any = None, *, token: str | None = None,
                 api_key: str | None = None, raw: bytes | None = None,
@@ -39,7 +50,7 @@ class DevProcess:
             headers["X-Api-Key"] = api_key
         req = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=30) as response:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(req, timeout=30) as response:
                 status, text, got = response.status, response.read().decode(), dict(response.headers)
         except urllib.error.HTTPError as error:
             status, text, got = error.code, error.read().decode(), dict(error.headers)
@@ -53,26 +64,68 @@ def _read_banner(process: subprocess.Popen, deadline: float) -> dict[str, str]:
         line = process.stdout.readline()
         if not line:
             raise AssertionError(f"whatsam dev exited early with {process.wait()}")
-        match = re.match(r"\s+(API|AWS emulator|Redis)\s+(\S+)", line)
+        match = re.match(r"\s+(API|AWS emulator|Redis|Worker)\s+(\S+)", line)
         if match:
-            banner[match.group(1)] = match.group(2)
+            key = match.group(1) if match.group(1) != "Worker" else f"Worker {match.group(2)}"
+            banner[key] = match.group(2)
         if "Press Ctrl-C" in line:
             return banner
     raise AssertionError("whatsam dev did not print its banner in time")
 
 
-@pytest.fixture(scope="module")
-def dev_stack() -> Iterator[DevProcess]:
+# Production cadences compressed so failover is observable in seconds: heartbeats every
+# second, a worker stale after 4 s, leases of 6 s renewed every 2 s, the reaper's minute in 2 s.
+FAST_FLEET = {
+    "WHATSAM_WORKER_HEARTBEAT": "1",
+    "WHATSAM_WORKER_STALE_SECONDS": "4",
+    "WHATSAM_LEASE_TTL": "6",
+    "WHATSAM_LEASE_RENEW_EVERY": "2",
+    "WHATSAM_SIM_QR_INTERVAL": "5",
+}
+
+
+def start_dev(tmp_dir: str, *extra: str, env_overrides: dict[str, str] | None = None) -> DevProcess:
     env = {k: v for k, v in os.environ.items()
            if k not in {"REDIS_URL", "AWS_ENDPOINT_URL"} and not k.startswith("WHATSAM_")}
+    env.update(env_overrides or {})
+    env["WHATSAM_DEV_STATE"] = os.path.join(tmp_dir, "dev-stack.json")
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "whatsam.cli", "dev", "--port", str(port)], env=env,
+    process = subprocess.Popen([sys.executable, "-m", "whatsam.cli", "dev", "--port", str(port), *extra], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                start_new_session=True)
     try:
-        banner = _read_banner(process, time.monotonic() + 60)
-        yield DevProcess(process, f"http://127.0.0.1:{port}", banner)
-    finally:
-        if process.poll() is None:
+        banner = _read_banner(process, time.monotonic() + 90)
+    except BaseException:
+        stop_dev(process)
+        raise
+    return DevProcess(process, f"http://127.0.0.1:{port}", banner, env)
+
+
+def stop_dev(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
+    stack = start_dev(str(tmp_path_factory.mktemp("dev")), "--workers", "0")
+    try:
+        yield stack
+    finally:
+        stop_dev(stack.process)
+
+
+@pytest.fixture(scope="module")
+def fleet_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
+    """`whatsam dev` with two simulated workers and compressed fleet timings."""
+    stack = start_dev(str(tmp_path_factory.mktemp("fleet")), "--workers", "2", "--schedule-speedup", "30",
+                      env_overrides=FAST_FLEET)
+    try:
+        yield stack
+    finally:
+        stop_dev(stack.process)

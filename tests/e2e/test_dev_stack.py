@@ -34,7 +34,7 @@ def _port_open(url: str) -> bool:
 
 
 def test_health_and_banner(dev_stack: DevProcess) -> None:
-    assert set(dev_stack.banner) == {"API", "AWS emulator", "Redis"}
+    assert {"API", "AWS emulator", "Redis"} <= set(dev_stack.banner)
     assert dev_stack.request("GET", "/health")[:2] == (200, {"status": "ok"})
     status, body, _ = dev_stack.request("GET", "/health/ready")
     assert status == 200, body
@@ -68,7 +68,7 @@ def test_customer_walkthrough(dev_stack: DevProcess) -> None:
     # The connect command landed on the connect queue of the emulator `whatsam dev` started,
     # in the shared schema the workers decode.
     sqs = boto3.client("sqs", endpoint_url=dev_stack.banner["AWS emulator"], region_name="us-east-1",
-                       aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
     url = sqs.get_queue_url(QueueName="whatsam-dev-connect")["QueueUrl"]
     received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
     commands = [decode_command(m["Body"]) for m in received]

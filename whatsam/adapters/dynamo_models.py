@@ -70,6 +70,8 @@ class SessionModel(Model):
     status_version = NumberAttribute(default=0)
     phone = UnicodeAttribute(null=True)
     worker_id = UnicodeAttribute(null=True)
+    # Sequence number of the last worker event applied; older events are dropped.
+    event_seq = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     tenant_index = TenantIndex()
@@ -150,6 +152,47 @@ class IdempotencyModel(Model):
     validation = UnicodeAttribute(null=True)
 
 
+class LeaseModel(Model):
+    """Who holds a session's socket. `fence` grows on every grant and guards every write a
+    holder makes (auth state, events), so a holder that lost the lease cannot clobber."""
+
+    class Meta:
+        logical_name = "leases"
+        table_name = "unbound"
+        billing_mode = "PAY_PER_REQUEST"
+
+    session_id = UnicodeAttribute(hash_key=True)
+    tenant_id = UnicodeAttribute()
+    worker_id = UnicodeAttribute(null=True)
+    fence = NumberAttribute(default=0)
+    # Epoch milliseconds; 0 once released.
+    expires_at = NumberAttribute(default=0)
+    # The current auth-state snapshot in S3 and the fence it was written under.
+    auth_key = UnicodeAttribute(null=True)
+    auth_fence = NumberAttribute(null=True)
+
+
+class WorkerModel(Model):
+    """The worker registry: one item per worker process, refreshed by its heartbeat."""
+
+    class Meta:
+        logical_name = "workers"
+        table_name = "unbound"
+        billing_mode = "PAY_PER_REQUEST"
+
+    worker_id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute(default="online")
+    endpoint = UnicodeAttribute(default="")
+    inbox_url = UnicodeAttribute(default="")
+    capacity = NumberAttribute(default=0)
+    version = UnicodeAttribute(default="")
+    engine = UnicodeAttribute(default="")
+    started_at = UTCDateTimeAttribute()
+    last_heartbeat = UTCDateTimeAttribute()
+    # JSON: {"sessions": {"connected": 3, ...}, "cpu_percent": 4.2, "rss_bytes": ...}
+    stats = UnicodeAttribute(default="{}")
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     UserModel,
     UserEmailModel,
@@ -158,6 +201,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     RefreshTokenModel,
     RefreshFamilyModel,
     IdempotencyModel,
+    LeaseModel,
+    WorkerModel,
 )
 
 # Attributes DynamoDB expires for storage hygiene (never relied on for correctness).

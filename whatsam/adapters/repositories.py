@@ -5,14 +5,17 @@ use per refresh token) are DynamoDB conditions, not read-then-write checks."""
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import replace
 from datetime import datetime
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from whatsam.adapters.conditions import conditional_failed, transaction_conflicted, update_if
 from whatsam.adapters.dynamo_models import (
     ApiKeyModel,
     RefreshFamilyModel,
@@ -23,15 +26,9 @@ from whatsam.adapters.dynamo_models import (
 )
 from whatsam.domain.model import ApiKey, Role, SessionCard, SessionStatus, User, utcnow
 from whatsam.domain.tiers import Tier, limits_for
-from whatsam.errors import Conflict
+from whatsam.errors import Conflict, NotFound
 
-
-def _conditional_failed(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    if cause == "ConditionalCheckFailedException":
-        return True
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+_TRANSACTION_ATTEMPTS = 4
 
 
 def _connection() -> Connection:
@@ -58,7 +55,7 @@ class UserRepository:
                 tx.save(claim, condition=UserEmailModel.email.does_not_exist())
                 tx.save(item, condition=UserModel.user_id.does_not_exist())
         except TransactWriteError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 raise Conflict("An account with this email already exists.", code="email_taken") from exc
             raise
 
@@ -98,7 +95,7 @@ def _card(item: SessionModel) -> SessionCard:
     return SessionCard(session_id=item.session_id, tenant_id=item.tenant_id, name=item.name,
                        description=item.description, status=SessionStatus(item.status),
                        status_version=int(item.status_version), phone=item.phone, worker_id=item.worker_id,
-                       created_at=item.created_at, updated_at=item.updated_at)
+                       event_seq=int(item.event_seq or 0), created_at=item.created_at, updated_at=item.updated_at)
 
 
 def _session_item(card: SessionCard) -> SessionModel:
@@ -114,19 +111,23 @@ class SessionRepository:
         transaction: either all three writes happen or none."""
         limit = limits_for(tier).sessions
         owner = UserModel(user_id=card.tenant_id)
-        try:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.update(owner, actions=[UserModel.session_count.add(1)],
-                          condition=UserModel.user_id.exists()
-                          & (UserModel.session_count.does_not_exist() | (UserModel.session_count < limit)))
-                tx.save(_session_item(card), condition=SessionModel.session_id.does_not_exist())
-                tx.save(_api_key_item(first_key), condition=ApiKeyModel.key_hash.does_not_exist())
-        except TransactWriteError as exc:
-            if _conditional_failed(exc):
-                raise Conflict(f"Your {tier.value} plan allows {limit} session(s).",
-                               code="session_limit_reached",
-                               details={"tier": tier.value, "limit": limit}) from exc
-            raise
+        for attempt in range(_TRANSACTION_ATTEMPTS):
+            try:
+                with TransactWrite(connection=_connection()) as tx:
+                    tx.update(owner, actions=[UserModel.session_count.add(1)],
+                              condition=UserModel.user_id.exists()
+                              & (UserModel.session_count.does_not_exist() | (UserModel.session_count < limit)))
+                    tx.save(_session_item(card), condition=SessionModel.session_id.does_not_exist())
+                    tx.save(_api_key_item(first_key), condition=ApiKeyModel.key_hash.does_not_exist())
+                return
+            except TransactWriteError as exc:
+                if conditional_failed(exc):
+                    raise Conflict(f"Your {tier.value} plan allows {limit} session(s).",
+                                   code="session_limit_reached",
+                                   details={"tier": tier.value, "limit": limit}) from exc
+                if not transaction_conflicted(exc) or attempt == _TRANSACTION_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311 (jitter, not crypto)
 
     def get(self, session_id: str) -> SessionCard | None:
         try:
@@ -149,24 +150,37 @@ class SessionRepository:
 
     def save_status(self, before: SessionCard, after: SessionCard) -> bool:
         """Write the new status only if nobody moved the card since `before` was read."""
-        try:
-            SessionModel(session_id=after.session_id).update(
-                actions=[SessionModel.status.set(after.status.value),
-                         SessionModel.status_version.set(after.status_version),
-                         SessionModel.updated_at.set(after.updated_at)],
-                condition=SessionModel.status_version == before.status_version)
-        except UpdateError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        return update_if(SessionModel(session_id=after.session_id),
+                         [SessionModel.status.set(after.status.value),
+                          SessionModel.status_version.set(after.status_version),
+                          SessionModel.updated_at.set(after.updated_at)],
+                         SessionModel.status_version == before.status_version)
+
+    def apply_event(self, before: SessionCard, after: SessionCard, seq: int) -> bool:
+        """Write a worker event's effect if the card is as read and the event is newer."""
+        return update_if(SessionModel(session_id=after.session_id),
+                         [SessionModel.status.set(after.status.value),
+                          SessionModel.status_version.set(after.status_version),
+                          SessionModel.phone.set(after.phone) if after.phone else SessionModel.phone.remove(),
+                          SessionModel.worker_id.set(after.worker_id) if after.worker_id
+                          else SessionModel.worker_id.remove(),
+                          SessionModel.event_seq.set(seq),
+                          SessionModel.updated_at.set(after.updated_at)],
+                         (SessionModel.status_version == before.status_version)
+                         & (SessionModel.event_seq.does_not_exist() | (SessionModel.event_seq < seq)))
 
     def remove(self, card: SessionCard) -> None:
         owner = UserModel(user_id=card.tenant_id)
-        with TransactWrite(connection=_connection()) as tx:
-            tx.delete(SessionModel(session_id=card.session_id), condition=SessionModel.session_id.exists())
-            tx.update(owner, actions=[UserModel.session_count.add(-1)],
-                      condition=UserModel.session_count > 0)
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.delete(SessionModel(session_id=card.session_id), condition=SessionModel.session_id.exists())
+                tx.update(owner, actions=[UserModel.session_count.add(-1)],
+                          condition=UserModel.session_count > 0)
+        except TransactWriteError as exc:
+            if conditional_failed(exc) or transaction_conflicted(exc):
+                # A concurrent delete got there first.
+                raise NotFound("No such session.", code="session_not_found") from exc
+            raise
 
 
 # ---------------------------------------------------------------- API keys
@@ -203,7 +217,9 @@ class ApiKeyRepository:
         return replace(key, revoked_at=when)
 
     def touch(self, key: ApiKey, when: datetime) -> None:
-        ApiKeyModel(key_hash=key.key_hash).update(actions=[ApiKeyModel.last_used_at.set(when)])
+        # Conditional: an update would otherwise re-create a key deleted meanwhile, as a husk.
+        update_if(ApiKeyModel(key_hash=key.key_hash), [ApiKeyModel.last_used_at.set(when)],
+                  ApiKeyModel.key_hash.exists())
 
     def delete_for_session(self, session_id: str) -> int:
         keys = self.list_for_session(session_id)
@@ -239,21 +255,9 @@ class RefreshTokenRepository:
 
     def mark_used(self, token_hash: str) -> bool:
         """Spend a refresh token exactly once; False means it was already spent (a replay)."""
-        try:
-            RefreshTokenModel(token_hash=token_hash).update(
-                actions=[RefreshTokenModel.used_at.set(utcnow())],
-                condition=RefreshTokenModel.token_hash.exists() & RefreshTokenModel.used_at.does_not_exist())
-        except UpdateError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        return update_if(RefreshTokenModel(token_hash=token_hash), [RefreshTokenModel.used_at.set(utcnow())],
+                         RefreshTokenModel.token_hash.exists() & RefreshTokenModel.used_at.does_not_exist())
 
     def revoke_family(self, family_id: str) -> None:
-        try:
-            RefreshFamilyModel(family_id=family_id).update(
-                actions=[RefreshFamilyModel.revoked_at.set(utcnow())],
-                condition=RefreshFamilyModel.family_id.exists())
-        except (UpdateError, PutError) as exc:
-            if not _conditional_failed(exc):
-                raise
+        update_if(RefreshFamilyModel(family_id=family_id), [RefreshFamilyModel.revoked_at.set(utcnow())],
+                  RefreshFamilyModel.family_id.exists())

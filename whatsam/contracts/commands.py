@@ -22,7 +22,55 @@ class ConnectSession(Message):
     requested_at: datetime
 
 
-Command = Annotated[ConnectSession, Field(discriminator="type")]
+class SessionCommand(Message):
+    """A command for the worker that holds the session's lease, sent to that worker's inbox."""
+
+    session_id: str
+    tenant_id: str
+
+
+class DisconnectSession(SessionCommand):
+    """Close the socket and keep the credentials; the session can connect again without a scan."""
+
+    type: Literal["session.disconnect"] = "session.disconnect"
+
+
+class LogoutSession(SessionCommand):
+    """Unlink the device and forget the credentials."""
+
+    type: Literal["session.logout"] = "session.logout"
+
+
+class RestartSession(SessionCommand):
+    type: Literal["session.restart"] = "session.restart"
+
+
+class RequestPairingCode(SessionCommand):
+    """Ask for a phone-number pairing code; the worker answers on the Redis reply list `reply_to`."""
+
+    type: Literal["session.pairing_code"] = "session.pairing_code"
+    phone: str
+    reply_to: str
+
+
+class DevScan(SessionCommand):
+    """Dev only: the simulated phone scans the session's current QR."""
+
+    type: Literal["dev.scan"] = "dev.scan"
+
+
+class DevInbound(SessionCommand):
+    """Dev only: a simulated contact writes to the session."""
+
+    type: Literal["dev.inbound"] = "dev.inbound"
+    from_phone: str
+    text: str
+
+
+Command = Annotated[
+    ConnectSession | DisconnectSession | LogoutSession | RestartSession | RequestPairingCode | DevScan | DevInbound,
+    Field(discriminator="type"),
+]
 
 _command_adapter: TypeAdapter[Command] = TypeAdapter(Command)
 

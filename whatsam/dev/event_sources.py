@@ -74,19 +74,19 @@ class SqsPoller(threading.Thread):
         self._handler = app.handler_map[source.name]
         self._source = source
         self._settings = settings
-        self._stop = stop
+        self._halt = stop
         self._sqs = client("sqs", settings)
         self.queue_url = self._sqs.get_queue_url(QueueName=settings.queue_name(source.queue or ""))["QueueUrl"]
         self._queue_arn = self._sqs.get_queue_attributes(
             QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 self.poll_once(wait_seconds=1)
             except Exception:
                 log.exception("SQS poller %s failed; retrying", self._source.name)
-                self._stop.wait(1.0)
+                self._halt.wait(1.0)
 
     def poll_once(self, wait_seconds: int = 0) -> int:
         response = self._sqs.receive_message(
@@ -125,7 +125,7 @@ class Scheduler(threading.Thread):
         super().__init__(name="scheduler", daemon=True)
         self._app = app
         self._settings = settings
-        self._stop = stop
+        self._halt = stop
         now = time.monotonic()
         self._plan = [(source, schedule_interval(_expression(source)) / speedup) for source in sources]
         self._due = {source.name: now + interval for source, interval in self._plan}
@@ -135,7 +135,7 @@ class Scheduler(threading.Thread):
         return self._app.handler_map[name](scheduled_event(source, self._settings.aws_region), _context(name, 900))
 
     def run(self) -> None:
-        while not self._stop.wait(0.5):
+        while not self._halt.wait(0.5):
             now = time.monotonic()
             for source, interval in self._plan:
                 if now >= self._due[source.name]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +15,23 @@ import urllib.request
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
+from typing import Any
+
+
+def _as_dependent_child() -> None:
+    """preexec_fn of every child `whatsam dev` starts: its own session, so a terminal's Ctrl-C
+    reaches only `whatsam dev` (which stops the children in order: workers drain while the
+    emulator still runs), and on Linux a parent-death signal, so nothing outlives a killed parent."""
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def spawn_child(args: list[str], **kwargs: Any) -> subprocess.Popen:
+    return subprocess.Popen(args, preexec_fn=_as_dependent_child, **kwargs)
 
 
 def free_port() -> int:
@@ -57,10 +75,8 @@ class ChildService:
 
 def start_moto_server(port: int | None = None) -> ChildService:
     port = port or free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    process = spawn_child([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
 
     def probe() -> bool:
@@ -77,11 +93,9 @@ def start_redis_server(port: int | None = None) -> ChildService:
         raise RuntimeError("redis-server is not installed: `apt-get install redis-server`, or set REDIS_URL")
     port = port or free_port()
     workdir = tempfile.mkdtemp(prefix="whatsam-redis-")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir, "--protected-mode", "yes"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    process = spawn_child([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                           "--dir", workdir, "--protected-mode", "yes"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def probe() -> bool:
         with closing(socket.create_connection(("127.0.0.1", port), timeout=1)) as sock:

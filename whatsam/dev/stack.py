@@ -16,10 +16,14 @@ from dataclasses import dataclass, field
 from chalice.config import Config
 from chalice.local import LocalDevServer, create_local_server
 
+from whatsam.adapters.redis_client import redis_from_url
 from whatsam.config import Settings
 from whatsam.dev.app_loader import load_app
 from whatsam.dev.event_sources import Scheduler, SqsPoller, split_sources
 from whatsam.dev.processes import ChildService, aws_test_credentials, start_moto_server, start_redis_server
+from whatsam.dev.state import clear_state, write_state
+from whatsam.dev.terminal_qr import TerminalQrPrinter
+from whatsam.dev.workers import DevFleet
 from whatsam.resources import provision
 
 log = logging.getLogger("whatsam.dev")
@@ -29,6 +33,11 @@ log = logging.getLogger("whatsam.dev")
 class DevOptions:
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 2
+    engine: str = "simulated"
+    # Run schedules this many times faster than in AWS (tests compress the reaper's minute).
+    schedule_speedup: float = 1.0
+    print_qr: bool = True
 
 
 @dataclass
@@ -38,6 +47,7 @@ class DevStack:
     threads: list[threading.Thread] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
     server: LocalDevServer | None = None
+    fleet: DevFleet | None = None
     settings: Settings | None = None
     banner: list[str] = field(default_factory=list)
 
@@ -69,6 +79,7 @@ class DevStack:
         # Fresh secrets each run: the emulator's state is in memory and dies with it anyway.
         env.setdefault("WHATSAM_JWT_SECRET", secrets.token_urlsafe(48))
         env.setdefault("WHATSAM_API_KEY_PEPPER", secrets.token_urlsafe(48))
+        env.setdefault("WHATSAM_WORKER_TOKEN", secrets.token_urlsafe(48))
         env["WHATSAM_DEV_MODE"] = "1"
         self.settings = Settings.from_env()
         created = provision(self.settings)
@@ -82,7 +93,8 @@ class DevStack:
             self.threads.append(poller)
             self.banner.append(f"SQS poller     {source.queue} -> {source.name}")
         if schedules:
-            self.threads.append(Scheduler(app, schedules, self.settings, self.stop_event))
+            self.threads.append(Scheduler(app, schedules, self.settings, self.stop_event,
+                                          speedup=self.options.schedule_speedup))
             for schedule in schedules:
                 self.banner.append(f"Schedule       {schedule.schedule_expression} -> {schedule.name}")
         self.server = create_local_server(app, Config.create(chalice_app=app, stage="dev"), self.options.host,
@@ -90,9 +102,18 @@ class DevStack:
         self.threads.append(threading.Thread(target=self.server.serve_forever, name="api", daemon=True))
         for thread in self.threads:
             thread.start()
+        if self.options.print_qr:
+            self.threads.append(TerminalQrPrinter(redis_from_url(self.settings.redis_url), self.stop_event))
+            self.threads[-1].start()
+        if self.options.workers > 0:
+            self.fleet = DevFleet(self.options.workers, self.options.engine, {"WHATSAM_WORKER_SHARDS": "1"})
+            self.fleet.start()
+            for worker in self.fleet.workers:
+                self.banner.append(f"Worker         {worker.worker_id} ({self.options.engine}) {worker.endpoint}")
         self.banner.insert(0, f"API            http://{self.options.host}:{self.options.port}  "
                               f"(OpenAPI: /v1/openapi.json)")
         self.banner.append("Dev mode       ON: /v1/dev routes enabled; webhooks may target http:// and loopback")
+        write_state(api=f"http://{self.options.host}:{self.options.port}", worker_token=env["WHATSAM_WORKER_TOKEN"])
 
     def wait(self, ready: Callable[[], None] | None = None) -> None:
         if ready:
@@ -101,6 +122,9 @@ class DevStack:
 
     def stop(self) -> None:
         self.stop_event.set()
+        if self.fleet is not None:
+            # Workers first: their drain still needs the emulator and Redis.
+            self.fleet.stop()
         if self.server is not None:
             self.server.shutdown()
             self.server.server.server_close()
@@ -108,3 +132,4 @@ class DevStack:
             thread.join(timeout=5)
         for child in reversed(self.children):
             child.stop()
+        clear_state()

@@ -63,6 +63,8 @@ class SessionCard:
     status_version: int = 0
     phone: str | None = None
     worker_id: str | None = None
+    # Sequence number of the last worker event applied to the card.
+    event_seq: int = 0
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
 

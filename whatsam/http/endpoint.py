@@ -7,6 +7,7 @@ source the OpenAPI document is generated from."""
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,10 +17,11 @@ from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from whatsam.bootstrap import container
+from whatsam.domain.model import User
 from whatsam.errors import Forbidden, PayloadTooLarge, Unauthorized, ValidationFailed
 from whatsam.services.principals import KeyPrincipal, UserPrincipal
 
-Auth = Literal["none", "user", "admin", "api_key"]
+Auth = Literal["none", "user", "admin", "api_key", "worker", "dev"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,11 @@ class Call:
     request: Request
     principal: UserPrincipal | KeyPrincipal | None
     body: Any
+
+    @property
+    def owner(self) -> User | None:
+        """The calling user, or None for the operator (worker token on a dev route)."""
+        return self.principal.user if isinstance(self.principal, UserPrincipal) else None
 
     @property
     def user(self) -> UserPrincipal:
@@ -63,6 +70,10 @@ def bearer_token(request: Request) -> str | None:
 def authenticate(request: Request, auth: Auth) -> UserPrincipal | KeyPrincipal | None:
     if auth == "none":
         return None
+    if auth == "worker" or (auth == "dev" and _is_worker_token(bearer_token(request))):
+        if not _is_worker_token(bearer_token(request)):
+            raise Unauthorized("Send the worker token as `Authorization: Bearer …`.", code="invalid_worker_token")
+        return None
     authenticator = container().authenticator
     if auth == "api_key":
         key = request.headers.get("x-api-key") or bearer_token(request)
@@ -79,6 +90,11 @@ def authenticate(request: Request, auth: Auth) -> UserPrincipal | KeyPrincipal |
     return principal
 
 
+def _is_worker_token(presented: str | None) -> bool:
+    expected = container().settings.worker_token
+    return bool(expected and presented and hmac.compare_digest(presented.encode(), expected.encode()))
+
+
 def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
     raw = request.raw_body or b""
     limit = container().settings.max_body_bytes
@@ -86,7 +102,8 @@ def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.", details={"limit": limit})
     try:
         data = json.loads(raw) if raw.strip() else {}
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: nesting deep enough to exhaust the parser's stack is not JSON we accept.
         raise ValidationFailed("The body is not valid JSON.", code="invalid_json") from exc
     if not isinstance(data, dict):
         raise ValidationFailed("The body must be a JSON object.", code="invalid_json")
@@ -99,8 +116,29 @@ def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
 
 
 _DEFAULT_ERRORS: dict[Auth, tuple[int, ...]] = {
-    "none": (), "user": (401,), "admin": (401, 403), "api_key": (401,),
+    "none": (), "user": (401,), "admin": (401, 403), "api_key": (401,), "worker": (401,), "dev": (401,),
 }
+
+
+def query_param(request: Request, name: str) -> str | None:
+    params = request.query_params
+    return None if params is None else params.get(name)
+
+
+def int_query(request: Request, name: str, *, default: int | None, minimum: int, maximum: int) -> int | None:
+    """An integer query parameter within bounds, or a 400 that names it."""
+    raw = query_param(request, name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValidationFailed(f"`{name}` must be a whole number.", code="invalid_query",
+                               details={"parameter": name}) from exc
+    if not minimum <= value <= maximum:
+        raise ValidationFailed(f"`{name}` must be between {minimum} and {maximum}.", code="invalid_query",
+                               details={"parameter": name, "minimum": minimum, "maximum": maximum})
+    return value
 
 
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, auth: Auth,

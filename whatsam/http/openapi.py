@@ -34,6 +34,8 @@ _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "user": [{"bearerJwt": []}],
     "admin": [{"bearerJwt": []}],
     "api_key": [{"bearerApiKey": []}, {"headerApiKey": []}],
+    "worker": [{"bearerWorkerToken": []}],
+    "dev": [{"bearerJwt": []}, {"bearerWorkerToken": []}],
 }
 
 
@@ -78,7 +80,8 @@ def build_document(routes: dict[str, dict[str, Any]], *, server_url: str | None 
             doc = getattr(entry.view_function, "openapi", None)
             paths.setdefault(path, {})[method.lower()] = _operation(entry.view_name, path, doc, components)
     document: dict[str, Any] = {
-        "openapi": "3.0.3",
+        # 3.1: its schemas are JSON Schema, which is what pydantic emits (null unions, const).
+        "openapi": "3.1.0",
         "info": {"title": "Whatsam Gateway API", "version": __version__,
                  "description": "Multi-tenant WhatsApp gateway: session cards, messaging and signed webhooks."},
         "paths": paths,
@@ -88,6 +91,7 @@ def build_document(routes: dict[str, dict[str, Any]], *, server_url: str | None 
                 "bearerJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "bearerApiKey": {"type": "http", "scheme": "bearer", "description": "Session API key `wsk_…`"},
                 "headerApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                "bearerWorkerToken": {"type": "http", "scheme": "bearer", "description": "Worker token"},
             },
         },
     }

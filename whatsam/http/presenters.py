@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from whatsam.adapters.workers import WorkerInfo
 from whatsam.domain.model import ApiKey, SessionCard, User
 from whatsam.domain.tiers import limits_for
 
@@ -40,3 +41,11 @@ def api_key_view(key: ApiKey, secret: str | None = None) -> dict[str, Any]:
     if secret is not None:
         view["key"] = secret
     return view
+
+
+def worker_view(worker: WorkerInfo) -> dict[str, Any]:
+    return {
+        "id": worker.worker_id, "status": worker.status, "endpoint": worker.endpoint, "capacity": worker.capacity,
+        "version": worker.version, "engine": worker.engine, "started_at": iso(worker.started_at),
+        "last_heartbeat": iso(worker.last_heartbeat), "stats": worker.stats,
+    }

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from whatsam.contracts.events import AnyEvent
+
 _EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=_EMAIL)]
@@ -58,3 +60,16 @@ class CreateApiKeyRequest(Body):
         if not value.isprintable():
             raise ValueError("must be printable text")
         return value
+
+
+class PairingCodeRequest(Body):
+    phone: str = Field(min_length=4, max_length=32)
+
+
+class DevInboundRequest(Body):
+    from_: str = Field(alias="from", min_length=4, max_length=32)
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class InternalEventsRequest(Body):
+    events: list[AnyEvent] = Field(min_length=1, max_length=100)

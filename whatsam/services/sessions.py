@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
-from whatsam.adapters.aws import client
+from whatsam.adapters.auth_state import AuthStateStore
 from whatsam.adapters.queues import QueuePublisher
 from whatsam.adapters.repositories import ApiKeyRepository, SessionRepository
 from whatsam.config import Settings
@@ -19,18 +20,15 @@ log = logging.getLogger(__name__)
 CONNECT_QUEUE = "connect"
 
 
-def auth_state_prefix(tenant_id: str, session_id: str) -> str:
-    return f"{tenant_id}/{session_id}/"
-
-
 class SessionService:
     def __init__(self, settings: Settings, sessions: SessionRepository, keys: ApiKeyRepository,
-                 key_service: ApiKeyService, queues: QueuePublisher):
+                 key_service: ApiKeyService, queues: QueuePublisher, auth_state: AuthStateStore):
         self._settings = settings
         self._sessions = sessions
         self._keys = keys
         self._key_service = key_service
         self._queues = queues
+        self._auth_state = auth_state
 
     def create(self, owner: User, *, name: str, description: str) -> tuple[SessionCard, ApiKey, str]:
         """The new card, its first API key and that key's secret (shown to the caller once)."""
@@ -56,7 +54,7 @@ class SessionService:
     def delete(self, owner: User, session_id: str) -> None:
         card = self.get(owner, session_id)
         self._keys.delete_for_session(card.session_id)
-        self._delete_auth_state(card)
+        self._auth_state.delete(card.tenant_id, card.session_id)
         self._sessions.remove(card)
 
     def connect(self, owner: User, session_id: str) -> SessionCard:
@@ -72,17 +70,9 @@ class SessionService:
         try:
             self._queues.publish(CONNECT_QUEUE, command)
         except Exception:
-            # Without its command the card would sit in `connecting`; put it back.
-            self._sessions.save_status(connecting, card)
+            # Without its command the card would sit in `connecting`; put its status back,
+            # with a newer version (versions only grow: long-polls compare against them).
+            self._sessions.save_status(connecting, replace(card, status_version=connecting.status_version + 1,
+                                                           updated_at=utcnow()))
             raise
         return connecting
-
-    def _delete_auth_state(self, card: SessionCard) -> None:
-        s3 = client("s3", self._settings)
-        bucket = self._settings.bucket_name("auth-state")
-        prefix = auth_state_prefix(card.tenant_id, card.session_id)
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-            objects = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                       for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-            if objects:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})

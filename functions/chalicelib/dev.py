@@ -1,0 +1,23 @@
+"""Dev-only routes (spec §5): registered only when the stack runs in dev mode."""
+
+from chalice import Blueprint
+
+from whatsam.bootstrap import container
+from whatsam.http.endpoint import Call, endpoint
+from whatsam.http.presenters import session_view
+from whatsam.http.schemas import DevInboundRequest
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "POST", "/v1/dev/sessions/{session_id}/scan", summary="Dev: the simulated phone scans the QR",
+          tag="dev", auth="dev", status=202, errors=(404, 409))
+def dev_scan(call: Call, session_id: str) -> dict:
+    return session_view(container().lifecycle.dev_scan(call.owner, session_id))
+
+
+@endpoint(bp, "POST", "/v1/dev/sessions/{session_id}/inbound", summary="Dev: a simulated contact writes in",
+          tag="dev", auth="dev", body=DevInboundRequest, status=202, errors=(404, 409))
+def dev_inbound(call: Call, session_id: str) -> dict:
+    card = container().lifecycle.dev_inbound(call.owner, session_id, call.body.from_, call.body.text)
+    return session_view(card)

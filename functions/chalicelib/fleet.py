@@ -1,0 +1,60 @@
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from chalice import Blueprint
+
+from whatsam.bootstrap import container
+from whatsam.contracts.events import decode_event
+from whatsam.errors import NotFound
+from whatsam.http.endpoint import Call, endpoint
+from whatsam.http.presenters import worker_view
+from whatsam.http.schemas import InternalEventsRequest
+
+bp = Blueprint(__name__)
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def ingest_record(record: SQSRecord) -> None:
+    container().ingestion.apply(decode_event(record.body))
+
+
+@bp.on_sqs_message(queue="events", batch_size=10)
+def ingest_events(event: Any) -> PartialItemFailureResponse:
+    return process_partial_response(event=event.to_dict(), record_handler=ingest_record, processor=processor,
+                                    context=event.context)
+
+
+@bp.schedule("rate(1 minute)")
+def reap_workers(event: Any) -> dict:
+    report = container().reaper.run()
+    return {"offline": report.offline, "requeued": report.requeued, "rerouted": report.rerouted}
+
+
+@endpoint(bp, "POST", "/v1/internal/events", summary="Event ingestion for workers running outside AWS",
+          tag="internal", auth="worker", body=InternalEventsRequest, status=202)
+def post_events(call: Call) -> dict:
+    ingestion = container().ingestion
+    applied = sum(1 for event in call.body.events if ingestion.apply(event))
+    return {"accepted": len(call.body.events), "applied": applied}
+
+
+@endpoint(bp, "GET", "/v1/admin/workers", summary="The worker fleet", tag="admin", auth="admin")
+def list_workers(call: Call) -> dict:
+    return {"workers": [worker_view(w) for w in container().workers.list()]}
+
+
+@endpoint(bp, "POST", "/v1/admin/workers/{worker_id}/drain",
+          summary="Ask a worker to hand its sessions over and stop taking new ones", tag="admin", auth="admin",
+          status=202, errors=(404,))
+def drain_worker(call: Call, worker_id: str) -> dict:
+    services = container()
+    if not services.workers.set_status(worker_id, "draining", only_if="online"):
+        worker = services.workers.get(worker_id)
+        if worker is None:
+            raise NotFound("No such worker.", code="worker_not_found")
+        return worker_view(worker)
+    worker = services.workers.get(worker_id)
+    assert worker is not None
+    return worker_view(worker)

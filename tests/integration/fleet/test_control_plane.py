@@ -1,0 +1,137 @@
+"""The control plane's side of the fleet: event ingestion (stale events never win), the
+reaper, internal event ingestion with the worker token, and the admin fleet routes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from whatsam.adapters.aws import client
+from whatsam.adapters.workers import WorkerInfo
+from whatsam.bootstrap import Container
+from whatsam.contracts.commands import DisconnectSession, decode_command
+from whatsam.contracts.events import SessionQrEvent, SessionStatusEvent, make_seq
+from whatsam.domain.model import Role, SessionStatus, User, utcnow
+from whatsam.services.routing import inbox_queue_name
+
+pytestmark = pytest.mark.integration
+
+
+def _card(services: Container, owner: User) -> str:
+    card, _, _ = services.sessions.create(owner, name="line", description="")
+    return card.session_id
+
+
+def _status(owner: User, session_id: str, seq: int, status: str, **extra: Any) -> SessionStatusEvent:
+    return SessionStatusEvent(session_id=session_id, tenant_id=owner.user_id, seq=seq, status=status,
+                              worker_id="w-1", **extra)
+
+
+def test_stale_events_never_overwrite_newer_state(services: Container, owner: User) -> None:
+    session_id = _card(services, owner)
+    ingestion = services.ingestion
+    assert ingestion.apply(_status(owner, session_id, make_seq(2, 1), "connected", phone="15550001111"))
+    # Late arrivals from an older lease holder (fence 1), and a replay of the same event.
+    assert not ingestion.apply(_status(owner, session_id, make_seq(1, 9), "disconnected"))
+    assert not ingestion.apply(_status(owner, session_id, make_seq(2, 1), "connected"))
+    card = services.sessions.get(owner, session_id)
+    assert (card.status, card.phone, card.worker_id) == (SessionStatus.CONNECTED, "15550001111", "w-1")
+    assert ingestion.apply(_status(owner, session_id, make_seq(2, 2), "logged_out"))
+    card = services.sessions.get(owner, session_id)
+    assert (card.status, card.phone, card.worker_id) == (SessionStatus.LOGGED_OUT, None, None)
+
+
+def test_an_event_for_another_tenant_is_ignored(services: Container, owner: User) -> None:
+    session_id = _card(services, owner)
+    forged = SessionStatusEvent(session_id=session_id, tenant_id="usr_someone_else", seq=make_seq(1, 1),
+                                status="connected")
+    assert not services.ingestion.apply(forged)
+    assert services.sessions.get(owner, session_id).status is SessionStatus.DISCONNECTED
+
+
+def test_qr_is_kept_only_if_newer_and_cleared_on_connect(services: Container, owner: User) -> None:
+    session_id = _card(services, owner)
+    qr = {"session_id": session_id, "tenant_id": owner.user_id, "worker_id": "w-1", "expires_in": 20}
+    services.ingestion.apply(SessionQrEvent(**qr, seq=make_seq(1, 2), qr="2@newer"))
+    services.ingestion.apply(SessionQrEvent(**qr, seq=make_seq(1, 1), qr="2@older"))
+    assert services.status.current_qr(owner, session_id)["qr"] == "2@newer"
+    assert services.sessions.get(owner, session_id).status is SessionStatus.QR
+    services.ingestion.apply(_status(owner, session_id, make_seq(1, 3), "connected"))
+    assert services.cache.get_qr(session_id) is None
+
+
+def test_reaper_declares_stale_workers_offline_and_requeues_their_sessions(
+        services: Container, owner: User, settings: Any) -> None:
+    dead, alive = f"dead-{uuid.uuid4().hex[:6]}", f"alive-{uuid.uuid4().hex[:6]}"
+    long_ago = utcnow() - timedelta(minutes=5)
+    for worker_id, beat in ((dead, long_ago), (alive, utcnow())):
+        services.workers.register(WorkerInfo(worker_id=worker_id, status="online", endpoint="", inbox_url="",
+                                             capacity=5, version="t", engine="simulated", started_at=long_ago,
+                                             last_heartbeat=beat))
+    session_id = _card(services, owner)
+    assert services.leases.acquire(session_id, owner.user_id, dead) is not None
+    sqs = client("sqs", settings)
+    inbox = sqs.create_queue(QueueName=inbox_queue_name(settings, dead),
+                             Attributes={"FifoQueue": "true"})["QueueUrl"]
+    sqs.send_message(QueueUrl=inbox, MessageBody=DisconnectSession(session_id=session_id,
+                                                                   tenant_id=owner.user_id).to_json(),
+                     MessageGroupId=session_id, MessageDeduplicationId=uuid.uuid4().hex)
+
+    report = services.reaper.run()
+    assert dead in report.offline and alive not in report.offline
+    assert session_id in report.requeued
+    assert services.workers.get(dead).status == "offline"  # type: ignore[union-attr]
+    assert not services.leases.get(session_id).live()  # type: ignore[union-attr]
+    assert services.reaper.run().requeued == [], "running it again moves nothing twice"
+
+    connect_url = sqs.get_queue_url(QueueName=settings.queue_name("connect"))["QueueUrl"]
+    commands = []
+    for _ in range(5):
+        for message in sqs.receive_message(QueueUrl=connect_url, MaxNumberOfMessages=10).get("Messages", []):
+            command = decode_command(message["Body"])
+            if command.session_id == session_id:
+                commands.append(command)
+                sqs.delete_message(QueueUrl=connect_url, ReceiptHandle=message["ReceiptHandle"])
+            else:
+                sqs.change_message_visibility(QueueUrl=connect_url, ReceiptHandle=message["ReceiptHandle"],
+                                              VisibilityTimeout=0)
+        if commands:
+            break
+    assert [c.type for c in commands] == ["session.connect"]
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+        sqs.get_queue_url(QueueName=inbox_queue_name(settings, dead))
+
+
+def test_internal_events_need_the_worker_token(api: Any, services: Container, owner: User) -> None:
+    session_id = _card(services, owner)
+    event = json.loads(_status(owner, session_id, make_seq(1, 1), "connected", phone="15550002222").to_json())
+    assert api.call("POST", "/v1/internal/events", json_body={"events": [event]}).status == 401
+    assert api.call("POST", "/v1/internal/events", json_body={"events": [event]},
+                    token="not-the-worker-token").status == 401
+    reply = api.call("POST", "/v1/internal/events", json_body={"events": [event]},
+                     token=services.settings.worker_token)
+    assert (reply.status, reply.body) == (202, {"accepted": 1, "applied": 1})
+    assert services.sessions.get(owner, session_id).phone == "15550002222"
+    bad = api.call("POST", "/v1/internal/events", json_body={"events": [{**event, "type": "session.nope"}]},
+                   token=services.settings.worker_token)
+    assert (bad.status, bad.body["error"]["code"]) == (400, "validation_error")
+
+
+def test_admin_fleet_routes(api: Any, services: Container) -> None:
+    user = api.register()
+    token, user_id = user["access_token"], user["user"]["id"]
+    assert api.call("GET", "/v1/admin/workers", token=token).body["error"]["code"] == "admin_required"
+    services.users.update_plan(user_id, role=Role.ADMIN)
+    worker_id = f"drainable-{uuid.uuid4().hex[:6]}"
+    services.workers.register(WorkerInfo(worker_id=worker_id, status="online", endpoint="", inbox_url="",
+                                         capacity=5, version="t", engine="simulated", started_at=utcnow(),
+                                         last_heartbeat=utcnow()))
+    listed = api.call("GET", "/v1/admin/workers", token=token)
+    assert listed.status == 200 and worker_id in [w["id"] for w in listed.body["workers"]]
+    drained = api.call("POST", f"/v1/admin/workers/{worker_id}/drain", token=token)
+    assert (drained.status, drained.body["status"]) == (202, "draining")
+    assert api.call("POST", "/v1/admin/workers/nope/drain", token=token).status == 404

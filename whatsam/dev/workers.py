@@ -1,0 +1,80 @@
+"""The worker fleet of `whatsam dev`: worker subprocesses, replaced when one dies (as ECS
+replaces a stopped task), stopped with SIGTERM so they drain like in production."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+
+from whatsam.dev.processes import spawn_child
+
+log = logging.getLogger("whatsam.dev")
+
+
+@dataclass
+class WorkerProcess:
+    worker_id: str
+    process: subprocess.Popen
+    endpoint: str = ""
+
+
+@dataclass
+class DevFleet:
+    count: int
+    engine: str
+    env: dict[str, str]
+    workers: list[WorkerProcess] = field(default_factory=list)
+    _next: int = 1
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> None:
+        for _ in range(self.count):
+            self.workers.append(self._spawn())
+        threading.Thread(target=self._watch, name="fleet-watch", daemon=True).start()
+
+    def _spawn(self) -> WorkerProcess:
+        worker_id = f"dev-worker-{self._next}"
+        self._next += 1
+        process = spawn_child(
+            [sys.executable, "-m", "worker_fleet.main", "--worker-id", worker_id, "--engine", self.engine],
+            env={**os.environ, **self.env}, stdout=subprocess.PIPE, text=True)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"http=(\S+)", line)
+        if not match:
+            raise RuntimeError(f"worker {worker_id} did not start (exit code {process.poll()})")
+        # Keep draining its stdout so the pipe never fills and blocks the worker.
+        threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True).start()
+        return WorkerProcess(worker_id, process, match.group(1))
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(1.0):
+            with self._lock:
+                for index, worker in enumerate(self.workers):
+                    if worker.process.poll() is not None and not self._stopping.is_set():
+                        log.warning("worker %s exited with %s; starting a replacement", worker.worker_id,
+                                    worker.process.returncode)
+                        try:
+                            self.workers[index] = self._spawn()
+                        except RuntimeError:
+                            log.exception("replacement worker failed to start")
+
+    def stop(self, timeout: float = 120.0) -> None:
+        self._stopping.set()
+        with self._lock:
+            for worker in self.workers:
+                if worker.process.poll() is None:
+                    worker.process.send_signal(signal.SIGTERM)
+            for worker in self.workers:
+                try:
+                    worker.process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    worker.process.kill()
+                    worker.process.wait()

@@ -1,0 +1,54 @@
+"""Worker settings, from the environment and the command line."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whatsam.adapters.workers import normalise_worker_id
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    worker_id: str
+    engine: str = "simulated"
+    capacity: int = 50
+    shards: int = 2
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    data_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "whatsam-worker")
+    lease_ttl_seconds: float = 30.0
+    renew_every_seconds: float = 10.0
+    heartbeat_every_seconds: float = 10.0
+    snapshot_debounce_seconds: float = 2.0
+    drain_timeout_seconds: float = 100.0
+    # Engine knobs passed to every shard (e.g. the simulated engine's QR interval).
+    engine_options: dict[str, float] = field(default_factory=dict)
+    # Outside AWS: send events over HTTPS instead of the events queue.
+    events_url: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> WorkerConfig:
+        env = os.environ
+        raw_id = str(overrides.pop("worker_id", None) or env.get("WHATSAM_WORKER_ID") or
+                     f"{socket.gethostname()}-{os.getpid()}")
+        values: dict[str, object] = {
+            "worker_id": normalise_worker_id(raw_id),
+            "engine": env.get("WHATSAM_ENGINE", "simulated"),
+            "capacity": int(env.get("WHATSAM_WORKER_CAPACITY", "50")),
+            "shards": int(env.get("WHATSAM_WORKER_SHARDS", "2")),
+            "http_port": int(env.get("WHATSAM_WORKER_HTTP_PORT", "0")),
+            "events_url": env.get("WHATSAM_EVENTS_URL") or None,
+            "lease_ttl_seconds": float(env.get("WHATSAM_LEASE_TTL", "30")),
+            "renew_every_seconds": float(env.get("WHATSAM_LEASE_RENEW_EVERY", "10")),
+            "heartbeat_every_seconds": float(env.get("WHATSAM_WORKER_HEARTBEAT", "10")),
+        }
+        if env.get("WHATSAM_WORKER_DATA_DIR"):
+            values["data_dir"] = Path(env["WHATSAM_WORKER_DATA_DIR"])
+        if env.get("WHATSAM_SIM_QR_INTERVAL"):
+            values["engine_options"] = {"qr_interval": float(env["WHATSAM_SIM_QR_INTERVAL"])}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

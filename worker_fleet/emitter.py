@@ -1,0 +1,42 @@
+"""Sends worker events to the control plane: the events queue in AWS, or
+POST /v1/internal/events with the worker token for workers running elsewhere."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Protocol
+
+from whatsam.adapters.queues import QueuePublisher
+from whatsam.contracts.events import Event
+
+EVENTS_QUEUE = "events"
+
+
+class EventSink(Protocol):
+    def emit(self, event: Event) -> None: ...
+
+
+class QueueSink:
+    def __init__(self, queues: QueuePublisher):
+        self._queues = queues
+
+    def emit(self, event: Event) -> None:
+        self._queues.publish(EVENTS_QUEUE, event)
+
+
+class HttpSink:
+    def __init__(self, url: str, token: str, timeout: float = 10.0):
+        if not url.startswith(("https://", "http://")):
+            raise ValueError(f"events URL must be http(s), got {url!r}")
+        self._url = url
+        self._token = token
+        self._timeout = timeout
+
+    def emit(self, event: Event) -> None:
+        body = json.dumps({"events": [json.loads(event.to_json())]}).encode()
+        request = urllib.request.Request(self._url, data=body, method="POST", headers={  # noqa: S310 (checked)
+            "Content-Type": "application/json", "Authorization": f"Bearer {self._token}"})
+        with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 (operator-set URL)
+            if response.status >= 300:
+                raise RuntimeError(f"event ingestion answered {response.status}")

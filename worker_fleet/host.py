@@ -1,0 +1,398 @@
+"""The session host: the sessions this worker holds, from claim to hand-back.
+
+A session is claimed with a lease (new fence), its auth state restored from S3, and opened
+on an engine shard. Engine events become control-plane events numbered from the fence, so
+whoever holds the session later always numbers higher. The lease is renewed on a cadence;
+the moment a renewal fails the client is closed. Logged out deletes the credentials and
+never reconnects; stream replaced and bans end the session rather than fight back."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import Counter as MetricCounter
+
+from whatsam.adapters.auth_state import AuthStateStore, StaleFence
+from whatsam.adapters.leases import Lease, LeaseRepository
+from whatsam.adapters.queues import QueuePublisher
+from whatsam.adapters.repositories import SessionRepository
+from whatsam.adapters.session_cache import SessionCache
+from whatsam.contracts.commands import (
+    ConnectSession,
+    DevInbound,
+    DevScan,
+    DisconnectSession,
+    LogoutSession,
+    RequestPairingCode,
+    RestartSession,
+    SessionCommand,
+)
+from whatsam.contracts.events import SessionQrEvent, SessionState, SessionStatusEvent, make_seq
+from whatsam.domain.model import SessionStatus, utcnow
+from whatsam.services.routing import CommandRouter
+from whatsam.services.sessions import CONNECT_QUEUE
+from worker_fleet.config import WorkerConfig
+from worker_fleet.emitter import EventSink
+from worker_fleet.engines.base import (
+    AuthStateChanged,
+    Connected,
+    Disconnected,
+    EngineEvent,
+    LoggedOut,
+    PairSuccess,
+    QRCode,
+    StreamReplaced,
+    TemporaryBan,
+)
+from worker_fleet.snapshots import Debouncer, restore_store, snapshot_store
+from worker_fleet.supervisor import ShardGone, ShardSupervisor
+
+log = logging.getLogger("whatsam.host")
+
+# A card disconnected or logged out after a connect was asked for has overtaken that connect.
+_SETTLED = {SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT}
+
+
+@dataclass(frozen=True)
+class HostDeps:
+    leases: LeaseRepository
+    auth_state: AuthStateStore
+    sessions: SessionRepository
+    cache: SessionCache
+    router: CommandRouter
+    queues: QueuePublisher
+    sink: EventSink
+
+
+@dataclass
+class HostedSession:
+    session_id: str
+    tenant_id: str
+    lease: Lease
+    store_path: Path
+    status: str = "connecting"
+    phone: str | None = None
+    jid: str | None = None
+    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+    snapshotter: Debouncer | None = None
+
+
+class HostMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.sessions = Gauge("whatsam_worker_sessions", "Sessions held, by status", ["status"],
+                              registry=self.registry)
+        self.reconnects = MetricCounter("whatsam_worker_reconnects", "Engine reconnect attempts",
+                                        registry=self.registry)
+        self.lease_losses = MetricCounter("whatsam_worker_lease_losses", "Leases lost while held",
+                                          registry=self.registry)
+        self.shard_crashes = MetricCounter("whatsam_worker_shard_crashes", "Engine shards that died",
+                                           registry=self.registry)
+        self.snapshots = MetricCounter("whatsam_worker_auth_snapshots", "Auth-state snapshots stored",
+                                       registry=self.registry)
+
+
+class SessionHost:
+    def __init__(self, config: WorkerConfig, deps: HostDeps, supervisor: ShardSupervisor | None = None):
+        self.config = config
+        self._deps = deps
+        self._lock = threading.RLock()
+        self._sessions: dict[str, HostedSession] = {}
+        self.metrics = HostMetrics()
+        self.draining = False
+        # Engine events arrive on shard reader threads; one thread applies them in order
+        # (and may call back into shards, which a reader thread must never do).
+        self._inbox: queue.Queue[tuple[str, EngineEvent] | None] = queue.Queue()
+        self._event_thread = threading.Thread(target=self._event_loop, name="engine-events", daemon=True)
+        self._event_thread.start()
+        self.supervisor = supervisor or ShardSupervisor(
+            config.engine, config.shards, on_event=lambda sid, ev: self._inbox.put((sid, ev)),
+            on_crash=self._on_shard_crash, engine_options=dict(config.engine_options))
+
+    # ------------------------------------------------------------------ claims
+
+    @property
+    def free_capacity(self) -> int:
+        with self._lock:
+            return max(0, self.config.capacity - len(self._sessions))
+
+    def hosts(self, session_id: str) -> bool:
+        with self._lock:
+            return session_id in self._sessions
+
+    def claim(self, command: ConnectSession) -> bool:
+        """Take the session if we may; True when the command is settled (delete it),
+        False to leave it on the queue for another worker."""
+        if self.draining:
+            return False
+        if self.hosts(command.session_id):
+            return True
+        card = self._deps.sessions.get(command.session_id)
+        if card is None or card.tenant_id != command.tenant_id:
+            return True
+        if card.status in _SETTLED and card.status_version > command.status_version:
+            return True
+        lease = self._deps.leases.acquire(card.session_id, card.tenant_id, self.config.worker_id)
+        if lease is None:
+            return True  # another worker holds it and answers for it
+        hosted = HostedSession(card.session_id, card.tenant_id, lease, self._store_path(card.session_id))
+        hosted.snapshotter = Debouncer(self.config.snapshot_debounce_seconds, lambda: self._snapshot(hosted))
+        with self._lock:
+            self._sessions[card.session_id] = hosted
+        try:
+            image = self._deps.auth_state.load(lease)
+            if image is not None:
+                restore_store(hosted.store_path, image)
+            else:
+                _remove_store(hosted.store_path)
+            self._deps.cache.set_route(card.session_id, self.config.worker_id, self._route_ttl)
+            self._emit_status(hosted, "connecting")
+            self.supervisor.call("open", card.session_id, store_path=str(hosted.store_path))
+        except Exception:
+            log.exception("claiming %s failed; releasing it", card.session_id)
+            self._forget(hosted)
+            self._deps.leases.release(lease)
+            raise
+        log.info("claimed %s (fence %d, restored=%s)", card.session_id, lease.fence, image is not None)
+        return True
+
+    # ------------------------------------------------------------------ inbox commands
+
+    def handle(self, command: SessionCommand) -> None:
+        hosted = self._get(command.session_id)
+        if hosted is None:
+            self._forward(command)
+            return
+        if isinstance(command, DisconnectSession):
+            self._end(hosted, "disconnected", reason="requested")
+        elif isinstance(command, LogoutSession):
+            self._call_quietly("logout", hosted.session_id)
+            self._end(hosted, "logged_out", reason="requested", forget_credentials=True)
+        elif isinstance(command, RestartSession):
+            self._call_quietly("close", hosted.session_id)
+            self._snapshot(hosted)
+            self._emit_status(hosted, "connecting", reason="restart")
+            self.supervisor.call("open", hosted.session_id, store_path=str(hosted.store_path))
+        elif isinstance(command, RequestPairingCode):
+            self._reply_pairing_code(hosted, command)
+        elif isinstance(command, DevScan):
+            self.supervisor.call("simulate_scan", hosted.session_id)
+        elif isinstance(command, DevInbound):
+            self.supervisor.call("inject_inbound", hosted.session_id, from_phone=command.from_phone,
+                                 text=command.text)
+        else:
+            log.warning("ignoring unknown command %s", type(command).__name__)
+
+    def _reply_pairing_code(self, hosted: HostedSession, command: RequestPairingCode) -> None:
+        try:
+            code = self.supervisor.call("pair_phone", hosted.session_id, phone=command.phone)
+        except Exception as exc:
+            self._deps.cache.push_reply(command.reply_to, {"ok": False, "code": "pairing_failed", "error": str(exc)})
+            return
+        self._deps.cache.push_reply(command.reply_to, {"ok": True, "code": str(code)})
+
+    def _forward(self, command: SessionCommand) -> None:
+        lease = self._deps.leases.get(command.session_id)
+        if lease is not None and lease.live() and lease.worker_id != self.config.worker_id:
+            self._deps.router.send(lease.worker_id, command.session_id, command)
+            return
+        if isinstance(command, RequestPairingCode):
+            self._deps.cache.push_reply(command.reply_to, {"ok": False, "code": "session_not_connecting",
+                                                           "error": "No worker holds this session."})
+        log.warning("dropping %s for %s: no worker holds it", type(command).__name__, command.session_id)
+
+    # ------------------------------------------------------------------ engine events
+
+    def _event_loop(self) -> None:
+        while True:
+            item = self._inbox.get()
+            if item is None:
+                return
+            session_id, event = item
+            hosted = self._get(session_id)
+            if hosted is None:
+                continue
+            try:
+                self._apply_engine_event(hosted, event)
+            except Exception:
+                log.exception("applying %s for %s failed", type(event).__name__, session_id)
+
+    def _apply_engine_event(self, hosted: HostedSession, event: EngineEvent) -> None:
+        if isinstance(event, QRCode):
+            hosted.status = "qr"
+            self._deps.sink.emit(SessionQrEvent(**self._envelope(hosted), qr=event.code, expires_in=event.expires_in))
+        elif isinstance(event, PairSuccess):
+            hosted.phone, hosted.jid = event.phone, event.jid
+            self._snapshot(hosted)
+        elif isinstance(event, Connected):
+            self._emit_status(hosted, "connected")
+            self._snapshot(hosted)
+        elif isinstance(event, AuthStateChanged):
+            if hosted.snapshotter is not None:
+                hosted.snapshotter.poke()
+        elif isinstance(event, Disconnected):
+            if event.will_reconnect:
+                self.metrics.reconnects.inc()
+                self._emit_status(hosted, "connecting", reason=event.reason)
+            else:
+                # The engine gave up; keep the credentials so a later connect needs no scan.
+                self._end(hosted, "failed", reason=event.reason)
+        elif isinstance(event, LoggedOut):
+            self._end(hosted, "logged_out", reason=event.reason, forget_credentials=True)
+        elif isinstance(event, StreamReplaced):
+            self._end(hosted, "disconnected", reason="stream_replaced")
+        elif isinstance(event, TemporaryBan):
+            self._end(hosted, "banned", reason=event.code)
+
+    # ------------------------------------------------------------------ leases
+
+    def renew_leases(self) -> None:
+        for hosted in self._all():
+            renewed = self._deps.leases.renew(hosted.lease)
+            if renewed is None:
+                self._lost(hosted)
+                continue
+            hosted.lease = renewed
+            self._deps.cache.set_route(hosted.session_id, self.config.worker_id, self._route_ttl)
+
+    def _lost(self, hosted: HostedSession) -> None:
+        """Someone else holds the session now: close our socket at once, write nothing more."""
+        log.error("lost the lease of %s; closing its client", hosted.session_id)
+        self.metrics.lease_losses.inc()
+        self._forget(hosted)
+        self._call_quietly("close", hosted.session_id)
+
+    # ------------------------------------------------------------------ endings
+
+    def _end(self, hosted: HostedSession, status: SessionState, *, reason: str,
+             forget_credentials: bool = False) -> None:
+        if not self._forget(hosted):
+            return  # already ended by another path
+        self._call_quietly("close", hosted.session_id)
+        if forget_credentials:
+            self._deps.auth_state.delete(hosted.tenant_id, hosted.session_id)
+            _remove_store(hosted.store_path)
+        else:
+            self._snapshot(hosted)
+        self._emit_status(hosted, status, reason=reason)
+        self._deps.leases.release(hosted.lease)
+        self._deps.cache.clear_route(hosted.session_id, self.config.worker_id)
+
+    def hand_back(self, hosted: HostedSession, reason: str) -> None:
+        """Give the session to the fleet: close, snapshot, release, and re-queue its connect."""
+        if not self._forget(hosted):
+            return
+        self._call_quietly("close", hosted.session_id)
+        self._snapshot(hosted)
+        self._emit_status(hosted, "connecting", reason=reason)
+        self._deps.leases.release(hosted.lease)
+        self._deps.cache.clear_route(hosted.session_id, self.config.worker_id)
+        self._requeue(hosted.session_id)
+
+    def hand_back_all(self, reason: str) -> int:
+        sessions = self._all()
+        for hosted in sessions:
+            try:
+                self.hand_back(hosted, reason)
+            except Exception:
+                log.exception("handing back %s failed; its lease will expire", hosted.session_id)
+        return len(sessions)
+
+    def _on_shard_crash(self, session_ids: set[str]) -> None:
+        self.metrics.shard_crashes.inc()
+        for session_id in session_ids:
+            hosted = self._get(session_id)
+            if hosted is None or not self._forget(hosted):
+                continue
+            # The socket died with the shard; the last snapshot in S3 brings it back.
+            self._deps.leases.release(hosted.lease)
+            self._deps.cache.clear_route(session_id, self.config.worker_id)
+            self._emit_status(hosted, "connecting", reason="engine_crashed")
+            self._requeue(session_id)
+
+    def _requeue(self, session_id: str) -> None:
+        card = self._deps.sessions.get(session_id)
+        if card is None:
+            return
+        self._deps.queues.publish(CONNECT_QUEUE, ConnectSession(
+            session_id=card.session_id, tenant_id=card.tenant_id, status_version=card.status_version,
+            requested_at=utcnow()))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _snapshot(self, hosted: HostedSession) -> None:
+        image = snapshot_store(hosted.store_path)
+        if image is None:
+            return
+        try:
+            self._deps.auth_state.save(hosted.lease, image)
+        except StaleFence:
+            self._lost(hosted)
+            return
+        self.metrics.snapshots.inc()
+
+    def _emit_status(self, hosted: HostedSession, status: SessionState, *, reason: str | None = None) -> None:
+        hosted.status = status
+        self._deps.sink.emit(SessionStatusEvent(**self._envelope(hosted), status=status, phone=hosted.phone,
+                                                jid=hosted.jid, reason=reason))
+
+    def _envelope(self, hosted: HostedSession) -> dict[str, Any]:
+        return {"session_id": hosted.session_id, "tenant_id": hosted.tenant_id,
+                "seq": make_seq(hosted.lease.fence, next(hosted.counter)), "worker_id": self.config.worker_id}
+
+    def _call_quietly(self, op: str, session_id: str) -> None:
+        try:
+            self.supervisor.call(op, session_id, timeout=30)
+        except (LookupError, ShardGone, RuntimeError, TimeoutError) as exc:
+            log.info("%s of %s: %s", op, session_id, exc)
+
+    def _get(self, session_id: str) -> HostedSession | None:
+        with self._lock:
+            return self._sessions.get(session_id)
+
+    def _all(self) -> list[HostedSession]:
+        with self._lock:
+            return list(self._sessions.values())
+
+    def _forget(self, hosted: HostedSession) -> bool:
+        with self._lock:
+            if self._sessions.get(hosted.session_id) is not hosted:
+                return False
+            del self._sessions[hosted.session_id]
+        if hosted.snapshotter is not None:
+            hosted.snapshotter.cancel()
+        return True
+
+    def _store_path(self, session_id: str) -> Path:
+        return self.config.data_dir / self.config.worker_id / f"{session_id}.sqlite3"
+
+    @property
+    def _route_ttl(self) -> int:
+        return int(self.config.lease_ttl_seconds * 2)
+
+    def hosted_ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._sessions)
+
+    def status_breakdown(self) -> dict[str, int]:
+        counts = Counter(h.status for h in self._all())
+        for status in ("connecting", "qr", "connected"):
+            self.metrics.sessions.labels(status=status).set(counts.get(status, 0))
+        return dict(counts)
+
+    def stop(self) -> None:
+        self._inbox.put(None)
+        self.supervisor.close()
+
+
+def _remove_store(store_path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{store_path}{suffix}").unlink(missing_ok=True)

@@ -1,0 +1,139 @@
+"""An engine shard: a subprocess hosting engine clients on one asyncio loop.
+
+The neonize Go library can abort its whole process; hosting clients in shards means such a
+crash takes down one shard, which the supervisor notices, never the worker. Connects are
+serialised inside the engine; the shard only relays operations and events.
+
+Wire protocol on the pipe (picklable tuples):
+  parent → shard: (op, request_id, session_id, args)   op ∈ OPERATIONS
+  shard → parent: ("event", session_id, engine_event) | ("reply", request_id, ok, value)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from worker_fleet.engines.base import Engine, EngineClient, EngineEvent, get_engine
+
+log = logging.getLogger("whatsam.shard")
+
+OPERATIONS = frozenset({"open", "close", "logout", "pair_phone", "simulate_scan", "inject_inbound", "shutdown"})
+
+
+class Shard:
+    def __init__(self, engine_name: str, conn: Connection, engine_options: dict[str, Any]):
+        self._engine = _build_engine(engine_name, engine_options)
+        self._conn = conn
+        self._send_lock = threading.Lock()
+        self._clients: dict[str, EngineClient] = {}
+        self._loop = asyncio.new_event_loop()
+        self._stopped = asyncio.Event()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        with self._send_lock:
+            self._conn.send(message)
+
+    def run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        threading.Thread(target=self._read_pipe, name="shard-pipe", daemon=True).start()
+        self._loop.run_until_complete(self._stopped.wait())
+        self._loop.run_until_complete(self._close_all())
+
+    def _read_pipe(self) -> None:
+        while True:
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                # The worker is gone: nothing may keep a socket open on its behalf.
+                self._loop.call_soon_threadsafe(self._stopped.set)
+                return
+            asyncio.run_coroutine_threadsafe(self._handle(*message), self._loop)
+
+    async def _handle(self, op: str, request_id: str, session_id: str, args: dict[str, Any]) -> None:
+        try:
+            value = await self._dispatch(op, session_id, args)
+        except Exception as exc:
+            log.warning("shard op %s for %s failed: %s", op, session_id, exc)
+            self.send(("reply", request_id, False, f"{type(exc).__name__}: {exc}"))
+            return
+        self.send(("reply", request_id, True, value))
+
+    async def _dispatch(self, op: str, session_id: str, args: dict[str, Any]) -> Any:
+        if op == "open":
+            if session_id in self._clients:
+                await self._clients.pop(session_id).stop()
+            opened = self._engine.open(session_id, Path(args["store_path"]), self._emitter(session_id))
+            self._clients[session_id] = opened
+            await opened.start()
+            return None
+        if op == "shutdown":
+            self._stopped.set()
+            return None
+        client = self._clients.get(session_id)
+        if client is None:
+            raise LookupError(f"session {session_id} is not open in this shard")
+        if op == "close":
+            self._clients.pop(session_id, None)
+            await client.stop()
+            return None
+        if op == "logout":
+            self._clients.pop(session_id, None)
+            try:
+                await client.logout()
+            except Exception:
+                # Not connected (or WhatsApp refused): the socket must still not outlive the session.
+                await client.stop()
+                raise
+            return None
+        if op == "pair_phone":
+            return await client.pair_phone(args["phone"])
+        if op in {"simulate_scan", "inject_inbound"}:
+            action = getattr(client, op, None)
+            if action is None:
+                raise RuntimeError(f"the {type(client).__name__} engine cannot {op}: it is the simulated engine's")
+            result = action(**args)
+            return await result if asyncio.iscoroutine(result) else result
+        raise ValueError(f"unknown shard operation {op!r}")
+
+    def _emitter(self, session_id: str) -> Any:
+        def emit(event: EngineEvent) -> None:
+            self.send(("event", session_id, event))
+
+        return emit
+
+    async def _close_all(self) -> None:
+        for session_id, client in list(self._clients.items()):
+            try:
+                await client.stop()
+            except Exception:
+                log.exception("closing %s failed", session_id)
+        self._clients.clear()
+
+
+def _build_engine(name: str, options: dict[str, Any]) -> Engine:
+    if name == "simulated" and options:
+        from worker_fleet.engines.simulated import SimulatedEngine, SimulatedOptions
+
+        return SimulatedEngine(SimulatedOptions(**options))
+    return get_engine(name)
+
+
+def shard_main(engine_name: str, conn: Connection, engine_options: dict[str, Any]) -> None:
+    """Entry point of the shard subprocess."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s shard: %(message)s")
+    # The worker decides when shards stop (after its drain): a Ctrl-C to the process group
+    # must not kill sockets before their state is snapshotted. SIGTERM stays deadly, so
+    # multiprocessing's exit handler can always terminate a shard.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    Shard(engine_name, conn, engine_options).run()
+    # Clients are closed. Exit without waiting on executor threads: a neonize client that never
+    # paired keeps one parked in Go forever, and interpreter shutdown would wait on it.
+    logging.shutdown()
+    os._exit(0)
