@@ -4,6 +4,7 @@ reaper, internal event ingestion with the worker token, and the admin fleet rout
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -135,3 +136,38 @@ def test_admin_fleet_routes(api: Any, services: Container) -> None:
     drained = api.call("POST", f"/v1/admin/workers/{worker_id}/drain", token=token)
     assert (drained.status, drained.body["status"]) == (202, "draining")
     assert api.call("POST", "/v1/admin/workers/nope/drain", token=token).status == 404
+
+
+def test_subscribers_hear_applied_and_redelivered_events_never_stale_ones(services: Container, owner: User) -> None:
+    from whatsam.adapters.repositories import SessionRepository
+    from whatsam.services.ingestion import EventIngestion
+
+    heard: list[str] = []
+    ingestion = EventIngestion(SessionRepository(), services.cache, [lambda e: heard.append(e.event_id)])
+    session_id = _card(services, owner)
+    newer = _status(owner, session_id, make_seq(3, 1), "connected")
+    older = _status(owner, session_id, make_seq(2, 7), "disconnected")
+    assert ingestion.apply(newer) is True
+    # Redelivery (say a subscriber failed the first time): no state change, but heard again.
+    assert ingestion.apply(newer) is False
+    assert ingestion.apply(older) is False
+    assert heard == [newer.event_id, newer.event_id]
+
+
+def test_a_failing_subscriber_fails_the_sqs_record_for_redelivery(chalice_app: Any, services: Container,
+                                                                  owner: User) -> None:
+    """The Lambda handler reports only the bad records as batch failures (partial batch response)."""
+    session_id = _card(services, owner)
+    good = _status(owner, session_id, make_seq(1, 1), "connecting")
+    records = [{"messageId": "m-good", "receiptHandle": "r1", "body": good.to_json(), "attributes": {},
+                "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:events", "awsRegion": "us-east-1"},
+               {"messageId": "m-bad", "receiptHandle": "r2", "body": '{"type": "session.status"}',
+                "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:events", "awsRegion": "us-east-1"}]
+    from whatsam.dev.event_sources import LambdaContext
+
+    result = chalice_app.handler_map["ingest_events"]({"Records": records},
+                                                      LambdaContext("ingest_events", time.monotonic() + 30))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
+    assert services.sessions.get(owner, session_id).status is SessionStatus.CONNECTING
