@@ -28,6 +28,7 @@ from worker_fleet.engines.base import (
     TemporaryBan,
     get_engine,
 )
+from worker_fleet.engines.outgoing import Media, MessageRef, Outgoing
 from worker_fleet.engines.reconnect import ReconnectPolicy
 
 __all__ = [
@@ -43,8 +44,11 @@ __all__ = [
     "EngineEvent",
     "EngineNotConnectedError",
     "LoggedOut",
+    "Media",
     "MessageKind",
     "MessageReceived",
+    "MessageRef",
+    "Outgoing",
     "PairSuccess",
     "QRCode",
     "Receipt",

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from worker_fleet.engines.outgoing import Media, Outgoing
+
 
 @dataclass(frozen=True, slots=True)
 class QRCode:
@@ -101,7 +103,27 @@ MessageKind = Literal[
 
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
-    """A message in one of the session's chats (including ones this account sent from another device)."""
+    """A message in one of the session's chats (including ones this account sent from another device).
+
+    `text` is the body, caption, poll question, reaction emoji or new text of an edit. `raw` holds
+    JSON-safe details, never media content; every engine uses these keys, each only when it applies:
+
+    - ``media``: ``{"mimetype", "file_length", "filename", "caption", "seconds", "voice_note",
+      "animated", "width", "height"}`` for image, video, audio, document and sticker messages
+      (the bytes come from `EngineClient.download_media`);
+    - ``location``: ``{"latitude", "longitude", "name", "address", "live"}``;
+    - ``contacts``: a list of ``{"display_name", "vcard"}``;
+    - ``poll``: ``{"name", "options", "selectable_count"}``; ``poll_vote``: ``{"poll_id"}``;
+    - ``reaction``: ``{"target": TARGET, "emoji"}`` (an empty emoji removes the reaction);
+    - ``edit``: ``{"target_id", "text"}``; ``revoke``: ``{"target": TARGET}``;
+    - ``quote``: ``{"message_id", "sender_jid"}`` when the message replies to another one.
+
+    TARGET is ``{"message_id", "sender_jid", "from_me"}`` with the fields of `outgoing.MessageRef`,
+    from this account's point of view (``from_me``: this account wrote the target; ``sender_jid``
+    may be None when unknown). The neonize engine adds ``info`` and ``message`` (its protobufs as
+    dicts, with bytes fields such as keys and thumbnails left out) and ``is_ephemeral``,
+    ``is_view_once``, ``is_edit``.
+    """
 
     message_id: str
     chat_jid: str
@@ -188,7 +210,17 @@ class EngineClient(Protocol):
         """Ask WhatsApp for an 8-character code the user types on the phone instead of scanning."""
         ...
 
-    async def send_text(self, to_jid: str, text: str, *, quoted_id: str | None = None) -> SendResult: ...
+    async def send(self, to_jid: str, message: Outgoing) -> SendResult:
+        """Send `message` to a chat. Raises `EngineError` when WhatsApp would refuse it (see
+        `outgoing_rules`) or the send fails, `EngineNotConnectedError` when not connected.
+        Messages that appear in the chat (not reactions, edits, revokes) are later acknowledged
+        by `Receipt` events naming the returned id."""
+        ...
+
+    async def download_media(self, message: MessageReceived) -> Media | None:
+        """The media of an inbound image, video, audio, document or sticker message; None for
+        messages without media. Raises `EngineError` when the media cannot be fetched."""
+        ...
 
     async def is_on_whatsapp(self, phone: str) -> bool: ...
 

@@ -25,6 +25,13 @@ How neonize 0.5.2 runs a session, and what this module does about it:
   deletes nothing.
 - The QR login outcome ("success", "timeout", "err-...") reaches Python only through the login
   status callback, which neonize ignores; `GatewayNeonizeClient` reports it.
+- Sending: `outgoing_rules` checks the message, `neonize_outgoing` builds its protobuf (pure), and
+  `send` only uploads media and hands the protobuf to Go. Link previews are fetched through
+  `NeonizeOptions.fetch_url` (the host's SSRF-guarded fetcher), never by neonize itself: its
+  preview code fetches whatever URL a message names, and the page's image URL, unchecked.
+- Receiving media: the event carries only the media's keys. The client keeps them (not the
+  bytes) for the latest `media_held` media messages, and `download_media` fetches through neonize;
+  the keys never go into `MessageReceived.raw`.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import logging
 import pathlib
 import random
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -54,6 +62,7 @@ from worker_fleet.engines.base import (
     EngineEvent,
     EngineNotConnectedError,
     LoggedOut,
+    MessageReceived,
     QRCode,
     SendResult,
     StreamReplaced,
@@ -61,15 +70,26 @@ from worker_fleet.engines.base import (
 )
 from worker_fleet.engines.event_sink import EventSink
 from worker_fleet.engines.neonize_mapping import (
-    GROUP_SERVER,
+    Downloadable,
     connect_failure_reason,
+    downloadable_from,
     jid_from_text,
-    jid_text,
     logged_out_from,
     message_received_from,
     pair_success_from,
     receipt_from,
     temporary_ban_from,
+)
+from worker_fleet.engines.neonize_outgoing import (
+    LINK_THUMBNAIL_SIDE,
+    LinkPreviewData,
+    Thumbnail,
+    build_wire_message,
+    first_link,
+    jpeg_thumbnail,
+    parse_link_preview,
+    upload_media_type,
+    with_link_preview,
 )
 from worker_fleet.engines.neonize_runtime import (
     ChatPresence,
@@ -77,14 +97,16 @@ from worker_fleet.engines.neonize_runtime import (
     ClientName,
     ClientType,
     DeviceProps,
+    MediaType,
     NeonizeError,
     NewAClient,
     ProxySettings,
     ReceiptType,
     neonize_events,
     neonize_proto,
-    wa_e2e,
 )
+from worker_fleet.engines.outgoing import Media, Outgoing, Text
+from worker_fleet.engines.outgoing_rules import MEDIA_KINDS, check_outgoing, media_of
 from worker_fleet.engines.process_lock import ProcessReadWriteLock
 from worker_fleet.engines.reconnect import ReconnectPolicy
 
@@ -117,6 +139,11 @@ class NeonizeOptions:
     proxy_url: str | None = None
     # Size of the default executor the engine installs on its event loop; None leaves the loop alone.
     blocking_threads: int | None = 256
+    # GET a URL for a link preview, through the host's SSRF guard (size-capped): the body, or an
+    # exception. None: texts go out without previews.
+    fetch_url: Callable[[str], Awaitable[bytes]] | None = None
+    # How many inbound media messages per session `download_media` can still fetch.
+    media_held: int = 1024
 
 
 class NeonizePhase(Enum):
@@ -218,6 +245,7 @@ class NeonizeClient:
         self._release_tasks: set[asyncio.Task[None]] = set()
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._media: OrderedDict[tuple[str, str], Downloadable] = OrderedDict()
 
     @property
     def session_id(self) -> str:
@@ -518,8 +546,12 @@ class NeonizeClient:
         self._end_session()
         self._push(Disconnected("client_outdated", will_reconnect=False))
 
-    def _on_message(self, _attempt: _Attempt, event: Any) -> None:
-        self._push(message_received_from(event))
+    def _on_message(self, attempt: _Attempt, event: Any) -> None:
+        received = message_received_from(event, attempt.native.me)
+        downloadable = downloadable_from(event.Message)
+        if downloadable is not None:
+            self._hold_media(received, downloadable)
+        self._push(received)
         # Decrypting advanced the Signal ratchet stored for this chat.
         self._push(AuthStateChanged())
 
@@ -536,11 +568,14 @@ class NeonizeClient:
 
     # -- operations --------------------------------------------------------------------------
 
+    def _require(self, phase: NeonizePhase) -> None:
+        if self._phase is not phase:
+            raise EngineNotConnectedError(f"session {self._session_id} is {self._phase.value}, needs {phase.value}")
+
     @contextlib.asynccontextmanager
     async def _native_while(self, phase: NeonizePhase) -> AsyncIterator[Any]:
         """The live neonize client, held so that no start or stop touches Go's maps meanwhile."""
-        if self._phase is not phase:
-            raise EngineNotConnectedError(f"session {self._session_id} is {self._phase.value}, needs {phase.value}")
+        self._require(phase)
         async with _GO_RUNTIME.shared():
             attempt = self._attempt
             if self._phase is not phase or attempt is None or attempt.go_released:
@@ -557,24 +592,82 @@ class NeonizeClient:
         # whatsmeow formats it as XXXX-XXXX for display.
         return str(code).replace("-", "")
 
-    async def send_text(self, to_jid: str, text: str, *, quoted_id: str | None = None) -> SendResult:
-        to = jid_from_text(to_jid)
-        if quoted_id is None:
-            message = wa_e2e.Message(conversation=text)
-        else:
-            context = wa_e2e.ContextInfo(stanzaID=quoted_id)
-            if to.Server != GROUP_SERVER:
-                # In a one-to-one chat the quoted message's author is the other party.
-                context.participant = jid_text(to)
-            message = wa_e2e.Message(extendedTextMessage=wa_e2e.ExtendedTextMessage(text=text, contextInfo=context))
+    async def send(self, to_jid: str, message: Outgoing) -> SendResult:
+        check_outgoing(to_jid, message)
+        chat = jid_from_text(to_jid)
+        self._require(NeonizePhase.CONNECTED)  # before fetching anything for a preview
+        preview = None
+        if isinstance(message, Text) and message.link_preview:
+            preview = await self._link_preview(message.text)
+        media = media_of(message)
         async with self._native_while(NeonizePhase.CONNECTED) as native:
             try:
-                response = await native.send_message(to, message)
+                upload = await native.upload(bytes(media.data), upload_media_type(message)) if media else None
+                own = native.me.JID if native.me is not None else None
+                # Thumbnails decode the picture: keep that off the event loop.
+                wire = await asyncio.to_thread(build_wire_message, message, chat=chat, own_jid=own, upload=upload)
+                if preview is not None:
+                    wire = await self._with_link_preview(native, wire, *preview)
+                response = await native.send_message(chat, wire)
             except NeonizeError as exc:
                 raise EngineError(f"send failed: {exc}") from exc
         # Encrypting for the recipient advanced (or created) the stored Signal session.
         self._push(AuthStateChanged())
         return SendResult(message_id=response.ID, timestamp=datetime.fromtimestamp(response.Timestamp, UTC))
+
+    async def download_media(self, message: MessageReceived) -> Media | None:
+        if message.kind not in MEDIA_KINDS:
+            return None
+        held = self._media.get((message.chat_jid, message.message_id))
+        if held is None:
+            raise EngineError(
+                f"session {self._session_id} no longer holds the media keys of message {message.message_id}"
+            )
+        async with self._native_while(NeonizePhase.CONNECTED) as native:
+            try:
+                data = await native.download_any(held.message)
+            except NeonizeError as exc:
+                raise EngineError(f"download failed: {exc}") from exc
+        return Media(data=bytes(data), mimetype=held.mimetype, filename=held.filename)
+
+    def _hold_media(self, received: MessageReceived, downloadable: Downloadable) -> None:
+        key = (received.chat_jid, received.message_id)
+        self._media[key] = downloadable
+        self._media.move_to_end(key)
+        while len(self._media) > max(self._options.media_held, 0):
+            self._media.popitem(last=False)
+
+    async def _link_preview(self, text: str) -> tuple[LinkPreviewData, Thumbnail | None] | None:
+        """The preview of the text's first link, fetched through the host's fetcher; None when
+        there is no fetcher, no link, or the page yields nothing (the text then goes out plain)."""
+        fetch, url = self._options.fetch_url, first_link(text)
+        if fetch is None or url is None:
+            return None
+        try:
+            page = await fetch(url)
+        except Exception as exc:  # a preview is optional: any failure sends the text without one
+            log.info("session %s: no link preview for %s: %s", self._session_id, url, exc)
+            return None
+        preview = parse_link_preview(url, page.decode("utf-8", errors="replace"))
+        if preview is None or preview.image_url is None:
+            return (preview, None) if preview is not None else None
+        try:
+            image = await fetch(preview.image_url)
+        except Exception as exc:
+            log.info("session %s: no preview image from %s: %s", self._session_id, preview.image_url, exc)
+            return preview, None
+        return preview, await asyncio.to_thread(jpeg_thumbnail, image, LINK_THUMBNAIL_SIDE)
+
+    async def _with_link_preview(
+        self, native: Any, wire: Any, preview: LinkPreviewData, thumbnail: Thumbnail | None
+    ) -> Any:
+        thumbnail_upload = None
+        if thumbnail is not None:
+            try:
+                thumbnail_upload = await native.upload(thumbnail.jpeg, MediaType.MediaLinkThumbnail)
+            except NeonizeError as exc:  # the inline thumbnail still shows
+                log.info("session %s: preview thumbnail upload failed: %s", self._session_id, exc)
+        return with_link_preview(wire, preview, thumbnail=thumbnail, thumbnail_upload=thumbnail_upload)
 
     async def is_on_whatsapp(self, phone: str) -> bool:
         digits = e164_digits(phone)

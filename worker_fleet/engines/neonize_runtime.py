@@ -28,14 +28,18 @@ def _root_logging_preserved() -> Iterator[None]:
 
 with _root_logging_preserved():
     from google.protobuf.json_format import MessageToDict
+    from linkpreview import Link, LinkPreview
     from neonize._binder import ProxySettings
     from neonize.aioze import events as neonize_events
     from neonize.aioze.client import NewAClient
+    from neonize.builder import build_edit, build_revoke
     from neonize.exc import NeonizeError
     from neonize.proto import Neonize_pb2 as neonize_proto
+    from neonize.proto.waCommon.WACommon_pb2 import MessageKey
     from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
     from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as wa_e2e
-    from neonize.utils.enum import ChatPresence, ChatPresenceMedia, ClientName, ClientType, ReceiptType
+    from neonize.utils import validate_link
+    from neonize.utils.enum import ChatPresence, ChatPresenceMedia, ClientName, ClientType, MediaType, ReceiptType
     from neonize.utils.jid import Jid2String, JIDToNonAD
     from neonize.utils.message import extract_text
 
@@ -47,13 +51,20 @@ __all__ = [
     "DeviceProps",
     "JIDToNonAD",
     "Jid2String",
+    "Link",
+    "LinkPreview",
+    "MediaType",
+    "MessageKey",
     "MessageToDict",
     "NeonizeError",
     "NewAClient",
     "ProxySettings",
     "ReceiptType",
+    "build_edit",
+    "build_revoke",
     "extract_text",
     "neonize_events",
     "neonize_proto",
+    "validate_link",
     "wa_e2e",
 ]

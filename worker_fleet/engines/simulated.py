@@ -6,6 +6,13 @@ which is how session migration between workers is exercised), receipts after sen
 messages on demand. What a real phone would do is triggered through `simulate_scan()` and
 `inject_inbound()`; the module-level registry lets dev tooling find a running client by session.
 
+Sends are checked as WhatsApp checks them: `outgoing_rules.check_outgoing` for the message itself,
+and against the session's own history (kept in the store, so it migrates with the session) for
+edits (only this session's text messages, in the same chat, within `edit_window`) and revokes
+(only this session's messages, in the same chat, once, within `revoke_window`; others' messages
+only in groups). Messages that show in the chat get a delivered, then a read receipt; reactions,
+edits and revokes get only their `SendResult`.
+
 Deterministic rules, so tests and dev scripts can rely on them:
 - QR codes are ``2@sim,<session_id>,<n>`` with n counting from 0 per start;
 - the phone that links is the one given to `pair_phone`, else ``1555`` + 7 digits derived from
@@ -18,12 +25,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
+import os
 import pathlib
 import secrets
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any, get_args
 
 from worker_fleet.engines.base import (
     CHAT_PRESENCE_STATES,
@@ -36,6 +47,7 @@ from worker_fleet.engines.base import (
     EngineEvent,
     EngineNotConnectedError,
     LoggedOut,
+    MessageKind,
     MessageReceived,
     PairSuccess,
     QRCode,
@@ -45,11 +57,23 @@ from worker_fleet.engines.base import (
     split_jid,
 )
 from worker_fleet.engines.event_sink import EventSink
-from worker_fleet.engines.simulated_store import LinkedDevice, SimulatedCredentialStore
+from worker_fleet.engines.outgoing import Edit, Media, Outgoing, Revoke
+from worker_fleet.engines.outgoing_rules import (
+    MEDIA_KINDS,
+    base_mimetype,
+    check_outgoing,
+    outgoing_kind,
+    shows_in_chat,
+)
+from worker_fleet.engines.simulated_store import LinkedDevice, SentRecord, SimulatedCredentialStore
 
 PLATFORM = "simulated"
 # The alphabet WhatsApp uses for linking codes: no 0/O, 1/I confusion.
 _PAIRING_CODE_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
+_MESSAGE_KINDS: frozenset[str] = frozenset(get_args(MessageKind))
+_CAPTIONED_KINDS = frozenset({"image", "video", "document"})
+# Injected media kept for download_media; the oldest go first beyond this many.
+_HELD_MEDIA = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +83,29 @@ class SimulatedOptions:
     qr_rotations: int | None = None
     delivered_after: float = 0.5
     read_after: float = 1.0
+    # How long after sending WhatsApp lets a message be edited, and deleted for everyone (seconds).
+    edit_window: float = 15 * 60
+    revoke_window: float = 60 * 60 * 60
+    # Dev/test only: append every message that "goes out" to this file (JSON lines), so tests
+    # can count sends across worker processes, the way WhatsApp's servers would see them.
+    wire_log: str | None = None
+
+
+def _append_wire_log(path: str, session_id: str, to_jid: str, message: Outgoing, message_id: str) -> None:
+    line = json.dumps({"session_id": session_id, "to": to_jid, "kind": outgoing_kind(message),
+                       "text": getattr(message, "text", None), "message_id": message_id})
+    # One write of one line with O_APPEND: lines from several processes never interleave.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
-class SentText:
+class SentMessage:
     to_jid: str
-    text: str
-    quoted_id: str | None
+    message: Outgoing
     message_id: str
 
 
@@ -114,6 +154,28 @@ def simulated_is_on_whatsapp(phone: str) -> bool:
     return not e164_digits(phone).endswith("0")
 
 
+def _media_kind(media: Media) -> MessageKind:
+    family = base_mimetype(media.mimetype).split("/", 1)[0]
+    if family == "image":
+        return "image"
+    if family == "video":
+        return "video"
+    if family == "audio":
+        return "audio"
+    return "document"
+
+
+def _media_details(kind: MessageKind, media: Media, caption: str | None) -> dict[str, Any]:
+    details: dict[str, Any] = {"mimetype": media.mimetype, "file_length": len(media.data)}
+    if media.filename is not None:
+        details["filename"] = media.filename
+    if kind in _CAPTIONED_KINDS and caption:
+        details["caption"] = caption
+    if kind == "audio":
+        details["voice_note"] = False
+    return details
+
+
 def _new_message_id(prefix: str) -> str:
     # Unique rather than deterministic: a restarted session must never reuse an id the host has seen.
     return prefix + secrets.token_hex(9).upper()
@@ -150,7 +212,8 @@ class SimulatedClient:
         self._qr_task: asyncio.Task[None] | None = None
         self._receipt_tasks: set[asyncio.Task[None]] = set()
         self._pairing_phone: str | None = None
-        self._sent: list[SentText] = []
+        self._sent: list[SentMessage] = []
+        self._inbound_media: OrderedDict[str, Media] = OrderedDict()
         self._read_marks: list[ReadMark] = []
         self._presences: list[PresenceSent] = []
 
@@ -163,7 +226,7 @@ class SimulatedClient:
         return self._phase
 
     @property
-    def sent(self) -> tuple[SentText, ...]:
+    def sent(self) -> tuple[SentMessage, ...]:
         return tuple(self._sent)
 
     @property
@@ -219,20 +282,68 @@ class SimulatedClient:
         self._push(Connected())
         return paired
 
-    async def send_text(self, to_jid: str, text: str, *, quoted_id: str | None = None) -> SendResult:
+    async def send(self, to_jid: str, message: Outgoing) -> SendResult:
         self._require(SimulatedPhase.CONNECTED)
-        split_jid(to_jid)
-        result = SendResult(message_id=_new_message_id("3EB0"), timestamp=datetime.now(UTC))
-        self._sent.append(SentText(to_jid=to_jid, text=text, quoted_id=quoted_id, message_id=result.message_id))
-        task = asyncio.get_running_loop().create_task(self._acknowledge(result.message_id, to_jid))
-        self._receipt_tasks.add(task)
-        task.add_done_callback(self._receipt_tasks.discard)
+        check_outgoing(to_jid, message)
+        now = datetime.now(UTC)
+        self._check_history(to_jid, message, now)
+        result = SendResult(message_id=_new_message_id("3EB0"), timestamp=now)
+        self._store.record_sent(
+            SentRecord(result.message_id, to_jid, outgoing_kind(message), now.timestamp(), revoked=False)
+        )
+        if isinstance(message, Revoke):
+            self._store.mark_revoked(message.target.message_id)
+        self._sent.append(SentMessage(to_jid=to_jid, message=message, message_id=result.message_id))
+        if self._options.wire_log:
+            _append_wire_log(self._options.wire_log, self._session_id, to_jid, message, result.message_id)
+        if shows_in_chat(message):
+            task = asyncio.get_running_loop().create_task(self._acknowledge(result.message_id, to_jid))
+            self._receipt_tasks.add(task)
+            task.add_done_callback(self._receipt_tasks.discard)
         return result
 
-    async def inject_inbound(self, from_phone: str, text: str) -> MessageReceived:
-        """A contact writes to this session."""
+    async def download_media(self, message: MessageReceived) -> Media | None:
+        self._require(SimulatedPhase.CONNECTED)
+        if message.kind not in MEDIA_KINDS:
+            return None
+        media = self._inbound_media.get(message.message_id)
+        if media is None:
+            raise EngineError(f"session {self._session_id} holds no media for message {message.message_id}")
+        return media
+
+    async def inject_inbound(
+        self,
+        from_phone: str,
+        text: str | None = None,
+        *,
+        media: Media | None = None,
+        kind: MessageKind | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> MessageReceived:
+        """A contact writes to this session.
+
+        `text` is the body, or the caption of media. `kind` defaults to ``"text"``, or with
+        `media` to its family by MIME type (image, video, audio, else document; stickers must be
+        asked for). `details` is merged into `raw` (see `MessageReceived`), e.g.
+        ``{"location": {...}}`` for ``kind="location"``; `download_media` returns `media`.
+        """
         self._require(SimulatedPhase.CONNECTED)
         phone = e164_digits(from_phone)
+        kind = kind or (_media_kind(media) if media is not None else "text")
+        if kind not in _MESSAGE_KINDS:
+            raise EngineError(f"unknown message kind {kind!r}")
+        if (kind in MEDIA_KINDS) != (media is not None):
+            raise EngineError(f"a {kind} message needs media" if media is None else f"a {kind} message has no media")
+        if kind == "text" and not text:
+            raise EngineError("a text message needs text")
+        raw: dict[str, Any] = {}
+        if kind == "text":
+            raw["conversation"] = text
+        if media is not None:
+            raw["media"] = _media_details(kind, media, text)
+        for key, value in (details or {}).items():
+            current = raw.get(key)
+            raw[key] = {**current, **value} if isinstance(current, dict) and isinstance(value, Mapping) else value
         jid = f"{phone}@s.whatsapp.net"
         message = MessageReceived(
             message_id=_new_message_id("3A"),
@@ -243,10 +354,14 @@ class SimulatedClient:
             timestamp=datetime.now(UTC),
             is_from_me=False,
             is_group=False,
-            kind="text",
-            text=text,
-            raw={"conversation": text},
+            kind=kind,
+            text=text or None,
+            raw=raw,
         )
+        if media is not None:
+            self._inbound_media[message.message_id] = media
+            while len(self._inbound_media) > _HELD_MEDIA:
+                self._inbound_media.popitem(last=False)
         self._push(message)
         return message
 
@@ -265,6 +380,26 @@ class SimulatedClient:
         if state not in CHAT_PRESENCE_STATES:
             raise EngineError(f"unknown chat presence {state!r}")
         self._presences.append(PresenceSent(chat_jid, state))
+
+    def _check_history(self, to_jid: str, message: Outgoing, now: datetime) -> None:
+        """What WhatsApp checks against the messages this account sent before."""
+        if isinstance(message, Edit):
+            target_id, what, window = message.target_id, "edited", self._options.edit_window
+        elif isinstance(message, Revoke) and message.target.from_me:
+            target_id, what, window = message.target.message_id, "deleted for everyone", self._options.revoke_window
+        else:
+            return  # others' messages: only group admins may revoke them, WhatsApp decides
+        record = self._store.sent_message(target_id)
+        if record is None or record.chat_jid != to_jid:
+            raise EngineError(f"message {target_id} was not sent by this session to {to_jid}, so it cannot be {what}")
+        if record.kind in ("reaction", "edit", "revoke"):
+            raise EngineError(f"message {target_id} is a {record.kind}, which cannot be {what}")
+        if isinstance(message, Edit) and record.kind != "text":
+            raise EngineError(f"message {target_id} is a {record.kind} message; only text messages can be edited")
+        if record.revoked:
+            raise EngineError(f"message {target_id} was deleted for everyone and cannot be {what}")
+        if now.timestamp() - record.sent_at > window:
+            raise EngineError(f"message {target_id} is older than {window:.0f} seconds and can no longer be {what}")
 
     async def _rotate_qr_codes(self) -> None:
         rotation = 0

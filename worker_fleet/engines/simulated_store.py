@@ -2,6 +2,8 @@
 
 Keeping it a real file at the session's store path lets the host snapshot, encrypt, upload and
 restore it exactly as it does neonize's, so session migration is testable without WhatsApp.
+It also remembers what the session sent (ids, chats, kinds, times), which is what WhatsApp checks
+edits and revokes against; kept here, that history migrates with the session.
 """
 
 from __future__ import annotations
@@ -12,15 +14,26 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS linked_device (
-    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-    phone TEXT NOT NULL,
-    jid TEXT NOT NULL,
-    lid TEXT NOT NULL,
-    platform TEXT NOT NULL
+_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS linked_device (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        phone TEXT NOT NULL,
+        jid TEXT NOT NULL,
+        lid TEXT NOT NULL,
+        platform TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS sent_message (
+        message_id TEXT PRIMARY KEY,
+        chat_jid TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sent_at REAL NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0
+    )
+    """,
 )
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +42,17 @@ class LinkedDevice:
     jid: str
     lid: str
     platform: str
+
+
+@dataclass(frozen=True, slots=True)
+class SentRecord:
+    """A message this session sent: `sent_at` in seconds since the epoch."""
+
+    message_id: str
+    chat_jid: str
+    kind: str
+    sent_at: float
+    revoked: bool
 
 
 class SimulatedCredentialStore:
@@ -53,6 +77,28 @@ class SimulatedCredentialStore:
         if self.path.exists():
             with self._connection() as db:
                 db.execute("DELETE FROM linked_device")
+                db.execute("DELETE FROM sent_message")
+
+    def record_sent(self, record: SentRecord) -> None:
+        with self._connection() as db:
+            db.execute(
+                "INSERT INTO sent_message (message_id, chat_jid, kind, sent_at, revoked) VALUES (?, ?, ?, ?, ?)",
+                (record.message_id, record.chat_jid, record.kind, record.sent_at, int(record.revoked)),
+            )
+
+    def sent_message(self, message_id: str) -> SentRecord | None:
+        if not self.path.exists():
+            return None
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT message_id, chat_jid, kind, sent_at, revoked FROM sent_message WHERE message_id = ?",
+                (message_id,),
+            ).fetchone()
+        return SentRecord(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+
+    def mark_revoked(self, message_id: str) -> None:
+        with self._connection() as db:
+            db.execute("UPDATE sent_message SET revoked = 1 WHERE message_id = ?", (message_id,))
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -60,7 +106,8 @@ class SimulatedCredentialStore:
         db = sqlite3.connect(self.path)
         try:
             with db:  # commits on success, rolls back on error
-                db.execute(_SCHEMA)
+                for statement in _SCHEMA:
+                    db.execute(statement)
                 yield db
         finally:
             db.close()

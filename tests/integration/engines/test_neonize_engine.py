@@ -44,6 +44,7 @@ from worker_fleet.engines.base import (
 )
 from worker_fleet.engines.neonize_engine import NeonizeClient, NeonizeEngine, NeonizeOptions, NeonizePhase
 from worker_fleet.engines.neonize_runtime import neonize_events, neonize_proto, wa_e2e
+from worker_fleet.engines.outgoing import Text
 from worker_fleet.engines.reconnect import ReconnectPolicy
 from worker_fleet.engines.recording import EventRecorder
 
@@ -240,7 +241,7 @@ def test_qr_pairing_and_connect_through_neonize_dispatch(tmp_path: pathlib.Path)
         assert clock.pending == 0, "connecting cancels the retry that the offline failure had scheduled"
         # This attempt's Go client was released after the offline failure: operations must not reach it.
         with pytest.raises(EngineNotConnectedError):
-            await client.send_text("15550001111@s.whatsapp.net", "hello")
+            await client.send("15550001111@s.whatsapp.net", Text("hello"))
         await asyncio.wait_for(client.stop(), timeout=20)
 
     asyncio.run(scenario())

@@ -19,6 +19,7 @@ from worker_fleet.engines.base import (
     QRCode,
     Receipt,
 )
+from worker_fleet.engines.outgoing import MessageRef, Text
 from worker_fleet.engines.recording import EventRecorder
 from worker_fleet.engines.simulated import (
     SimulatedClient,
@@ -111,7 +112,8 @@ def test_restored_store_reconnects_without_qr(tmp_path: pathlib.Path) -> None:
 def test_send_returns_an_id_then_delivered_and_read_receipts(tmp_path: pathlib.Path) -> None:
     async def scenario() -> None:
         client, recorder = await paired(tmp_path)
-        result = await client.send_text("15550001111@s.whatsapp.net", "hello", quoted_id="3A0001")
+        hello = Text("hello", quote=MessageRef("3A0001"))
+        result = await client.send("15550001111@s.whatsapp.net", hello)
         read = await recorder.wait_for(Receipt, where=lambda r: r.kind == "read")
         receipts = recorder.of_type(Receipt)
         assert [r.kind for r in receipts] == ["delivered", "read"]
@@ -119,8 +121,8 @@ def test_send_returns_an_id_then_delivered_and_read_receipts(tmp_path: pathlib.P
         assert read.chat_jid == "15550001111@s.whatsapp.net"
         assert receipts[0].timestamp <= read.timestamp
         assert result.message_id.startswith("3EB0") and len(result.message_id) == 22
-        assert client.sent[0].text == "hello" and client.sent[0].quoted_id == "3A0001"
-        other = await client.send_text("15550001111@s.whatsapp.net", "again")
+        assert client.sent[0].message == hello and client.sent[0].message_id == result.message_id
+        other = await client.send("15550001111@s.whatsapp.net", Text("again"))
         assert other.message_id != result.message_id
         await client.stop()
 
@@ -150,7 +152,7 @@ def test_logout_clears_credentials_so_the_next_start_shows_a_qr(tmp_path: pathli
         assert recorder.of_type(LoggedOut) == [LoggedOut("logout_requested")]
         assert running_client("sess-1") is None
         with pytest.raises(EngineNotConnectedError):
-            await client.send_text("15550001111@s.whatsapp.net", "after logout")
+            await client.send("15550001111@s.whatsapp.net", Text("after logout"))
         again, again_recorder = open_client(tmp_path)
         await again.start()
         await again_recorder.wait_for(QRCode)
@@ -184,7 +186,7 @@ def test_operations_need_a_connected_session(tmp_path: pathlib.Path) -> None:
             await client.pair_phone("+15550001111")
         await client.start()
         for operation in (
-            client.send_text("15550001111@s.whatsapp.net", "x"),
+            client.send("15550001111@s.whatsapp.net", Text("x")),
             client.is_on_whatsapp("+15550001111"),
             client.mark_read("15550001111@s.whatsapp.net", ["3A01"]),
             client.send_presence("15550001111@s.whatsapp.net", "composing"),
@@ -210,7 +212,7 @@ def test_contacts_presence_and_read_marks(tmp_path: pathlib.Path) -> None:
         with pytest.raises(EngineError):
             await client.send_presence("15550001111@s.whatsapp.net", "dancing")  # type: ignore[arg-type]
         with pytest.raises(EngineError):
-            await client.send_text("15550001111", "no server part")
+            await client.send("15550001111", Text("no server part"))
         assert client.read_marks[0].message_ids == ("3A01", "3A02")
         assert client.read_marks[0].sender_jid == "15550001111@s.whatsapp.net"
         assert client.presences[0].state == "recording"
