@@ -12,6 +12,7 @@ import redis
 from whatsam.adapters.auth_state import AuthStateStore
 from whatsam.adapters.dynamo_models import bind_models
 from whatsam.adapters.leases import LeaseRepository
+from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.queues import QueuePublisher
 from whatsam.adapters.redis_client import redis_from_url
 from whatsam.adapters.repositories import (
@@ -23,6 +24,10 @@ from whatsam.adapters.repositories import (
 from whatsam.adapters.session_cache import SessionCache
 from whatsam.adapters.workers import WorkerRepository
 from whatsam.config import Settings, get_settings
+from whatsam.messaging.chats import ChatService
+from whatsam.messaging.media import MediaStore
+from whatsam.messaging.recipient_cap import RecipientCap
+from whatsam.messaging.service import MessagingService
 from whatsam.services.accounts import AccountService
 from whatsam.services.api_keys import ApiKeyService
 from whatsam.services.ingestion import EventIngestion
@@ -32,6 +37,7 @@ from whatsam.services.reaper import Reaper
 from whatsam.services.routing import CommandRouter
 from whatsam.services.session_status import SessionStatusService
 from whatsam.services.sessions import SessionService
+from whatsam.webhooks.wiring import Webhooks, build_webhooks
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,9 @@ class Container:
     status: SessionStatusService
     ingestion: EventIngestion
     reaper: Reaper
+    messaging: MessagingService
+    chats: ChatService
+    webhooks: Webhooks
 
 
 def build(settings: Settings) -> Container:
@@ -59,6 +68,8 @@ def build(settings: Settings) -> Container:
     bind_models(settings)
     users, keys, refresh = UserRepository(), ApiKeyRepository(), RefreshTokenRepository()
     session_repo, leases, workers = SessionRepository(), LeaseRepository(), WorkerRepository()
+    messages = MessageRepository(settings.message_retention_days)
+    journal = JournalRepository(settings.message_retention_days)
     queues = QueuePublisher(settings)
     redis_client = redis_from_url(settings.redis_url)
     cache = SessionCache(redis_client)
@@ -66,7 +77,8 @@ def build(settings: Settings) -> Container:
     key_service = ApiKeyService(settings, keys)
     sessions = SessionService(settings, session_repo, keys, key_service, queues, auth_state)
     router = CommandRouter(settings, leases, cache)
-    return Container(
+    webhooks = build_webhooks(settings, queues, sessions)
+    built = Container(
         settings=settings,
         users=users,
         queues=queues,
@@ -81,10 +93,17 @@ def build(settings: Settings) -> Container:
         router=router,
         lifecycle=LifecycleService(sessions, session_repo, router, cache, auth_state),
         status=SessionStatusService(sessions, cache),
-        ingestion=EventIngestion(session_repo, cache),
+        ingestion=EventIngestion(session_repo, cache, messages, journal),
+        messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
+                                   RecipientCap(redis_client)),
+        chats=ChatService(session_repo, router, cache),
         reaper=Reaper(settings, workers, leases, session_repo, queues, router, cache,
                       stale_after=timedelta(seconds=settings.worker_stale_seconds)),
+        webhooks=webhooks,
     )
+    # Every applied event fans out to the tenant's webhook endpoints.
+    built.ingestion.subscribe(webhooks.fanout)
+    return built
 
 
 @lru_cache(maxsize=1)

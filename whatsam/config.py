@@ -14,6 +14,18 @@ def _flag(name: str, default: bool = False) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# Seconds between webhook delivery attempts (attempt n+1 waits entry n), each stretched by
+# ±`webhook_retry_jitter`. 16 attempts over ~88 h: still ≥ 72 h at the lowest jitter.
+DEFAULT_WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (
+    5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200, 43200, 43200, 43200)
+
+
+def _floats(raw: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
+    if raw is None or not raw.strip():
+        return default
+    return tuple(float(part) for part in raw.split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     # Every AWS client honours this; unset means real AWS.
@@ -36,8 +48,25 @@ class Settings:
     worker_stale_seconds: float = 30.0
     # KMS key wrapping the per-object data keys of auth-state snapshots.
     kms_key_id: str = ""
+    # Largest media accepted inline (base64) or by upload.
+    max_media_bytes: int = 5 * 1024 * 1024
+    message_retention_days: int = 30
+    # Anti-ban pacing: least time between two sends of one session, plus up to `jitter` more.
+    send_min_gap_seconds: float = 1.5
+    send_jitter_seconds: float = 1.0
     # Dev mode unlocks /v1/dev routes and plain-http/loopback webhooks; never set in AWS.
     dev_mode: bool = False
+    # Webhooks (spec §3.4). The secret key encrypts endpoint signing secrets (KMS; defaults
+    # to the auth-state key). An endpoint with no success for `disable_after` is disabled
+    # when one of its deliveries finally fails.
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
+    webhook_retry_jitter: float = 0.1
+    webhook_timeout_seconds: float = 15.0
+    webhook_disable_after_seconds: float = 5 * 86400
+    webhook_rotation_overlap_seconds: float = 86400
+    webhook_retention_days: int = 30
+    webhook_max_endpoints: int = 20
+    webhook_kms_key_id: str = ""
 
     def table_name(self, name: str) -> str:
         return f"{self.resource_prefix}-{name}"
@@ -51,6 +80,10 @@ class Settings:
     @property
     def auth_state_key_id(self) -> str:
         return self.kms_key_id or f"alias/{self.resource_prefix}-auth-state"
+
+    @property
+    def webhook_secret_key_id(self) -> str:
+        return self.webhook_kms_key_id or self.auth_state_key_id
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -70,7 +103,19 @@ class Settings:
             kms_key_id=env.get("WHATSAM_KMS_KEY_ID", ""),
             worker_token=env.get("WHATSAM_WORKER_TOKEN", ""),
             worker_stale_seconds=float(env.get("WHATSAM_WORKER_STALE_SECONDS", "30")),
+            max_media_bytes=int(env.get("WHATSAM_MAX_MEDIA_BYTES", str(5 * 1024 * 1024))),
+            message_retention_days=int(env.get("WHATSAM_MESSAGE_RETENTION_DAYS", "30")),
+            send_min_gap_seconds=float(env.get("WHATSAM_SEND_MIN_GAP", "1.5")),
+            send_jitter_seconds=float(env.get("WHATSAM_SEND_JITTER", "1.0")),
             dev_mode=_flag("WHATSAM_DEV_MODE"),
+            webhook_retry_schedule=_floats(env.get("WHATSAM_WEBHOOK_RETRY_SCHEDULE"), DEFAULT_WEBHOOK_RETRY_SCHEDULE),
+            webhook_retry_jitter=float(env.get("WHATSAM_WEBHOOK_RETRY_JITTER", "0.1")),
+            webhook_timeout_seconds=float(env.get("WHATSAM_WEBHOOK_TIMEOUT", "15")),
+            webhook_disable_after_seconds=float(env.get("WHATSAM_WEBHOOK_DISABLE_AFTER", str(5 * 86400))),
+            webhook_rotation_overlap_seconds=float(env.get("WHATSAM_WEBHOOK_ROTATION_OVERLAP", "86400")),
+            webhook_retention_days=int(env.get("WHATSAM_WEBHOOK_RETENTION_DAYS", "30")),
+            webhook_max_endpoints=int(env.get("WHATSAM_WEBHOOK_MAX_ENDPOINTS", "20")),
+            webhook_kms_key_id=env.get("WHATSAM_WEBHOOK_KMS_KEY_ID", ""),
         )
 
     def require_secrets(self) -> None:

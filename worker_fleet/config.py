@@ -26,7 +26,7 @@ class WorkerConfig:
     snapshot_debounce_seconds: float = 2.0
     drain_timeout_seconds: float = 100.0
     # Engine knobs passed to every shard (e.g. the simulated engine's QR interval).
-    engine_options: dict[str, float] = field(default_factory=dict)
+    engine_options: dict[str, object] = field(default_factory=dict)
     # Outside AWS: send events over HTTPS instead of the events queue.
     events_url: str | None = None
 
@@ -48,7 +48,12 @@ class WorkerConfig:
         }
         if env.get("WHATSAM_WORKER_DATA_DIR"):
             values["data_dir"] = Path(env["WHATSAM_WORKER_DATA_DIR"])
+        engine_options: dict[str, object] = {}
         if env.get("WHATSAM_SIM_QR_INTERVAL"):
-            values["engine_options"] = {"qr_interval": float(env["WHATSAM_SIM_QR_INTERVAL"])}
+            engine_options["qr_interval"] = float(env["WHATSAM_SIM_QR_INTERVAL"])
+        if env.get("WHATSAM_SIM_WIRE_LOG"):
+            engine_options["wire_log"] = env["WHATSAM_SIM_WIRE_LOG"]
+        if engine_options:
+            values["engine_options"] = engine_options
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -22,21 +22,34 @@ from prometheus_client import Counter as MetricCounter
 
 from whatsam.adapters.auth_state import AuthStateStore, StaleFence
 from whatsam.adapters.leases import Lease, LeaseRepository
+from whatsam.adapters.messages import MessageRepository
 from whatsam.adapters.queues import QueuePublisher
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
 from whatsam.contracts.commands import (
+    CheckContact,
     ConnectSession,
     DevInbound,
     DevScan,
     DisconnectSession,
     LogoutSession,
+    MarkRead,
     RequestPairingCode,
     RestartSession,
+    SendPending,
+    SendPresence,
     SessionCommand,
 )
-from whatsam.contracts.events import SessionQrEvent, SessionState, SessionStatusEvent, make_seq
+from whatsam.contracts.events import (
+    MessageStatusEvent,
+    MessageStatusKind,
+    SessionQrEvent,
+    SessionState,
+    SessionStatusEvent,
+    make_seq,
+)
 from whatsam.domain.model import SessionStatus, utcnow
+from whatsam.messaging.media import MediaStore
 from whatsam.services.routing import CommandRouter
 from whatsam.services.sessions import CONNECT_QUEUE
 from worker_fleet.config import WorkerConfig
@@ -47,11 +60,16 @@ from worker_fleet.engines.base import (
     Disconnected,
     EngineEvent,
     LoggedOut,
+    MessageReceived,
     PairSuccess,
     QRCode,
+    Receipt,
     StreamReplaced,
     TemporaryBan,
 )
+from worker_fleet.engines.outgoing import Media
+from worker_fleet.inbound import InboundMessages
+from worker_fleet.outbox import FetchUrl, OutboxContext, Pacing, SessionSender
 from worker_fleet.snapshots import Debouncer, restore_store, snapshot_store
 from worker_fleet.supervisor import ShardGone, ShardSupervisor
 
@@ -70,6 +88,10 @@ class HostDeps:
     router: CommandRouter
     queues: QueuePublisher
     sink: EventSink
+    messages: MessageRepository
+    media: MediaStore
+    pacing: Pacing
+    fetch_url: FetchUrl
 
 
 @dataclass
@@ -83,6 +105,7 @@ class HostedSession:
     jid: str | None = None
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
     snapshotter: Debouncer | None = None
+    sender: SessionSender | None = None
 
 
 class HostMetrics:
@@ -113,9 +136,13 @@ class SessionHost:
         self._inbox: queue.Queue[tuple[str, EngineEvent] | None] = queue.Queue()
         self._event_thread = threading.Thread(target=self._event_loop, name="engine-events", daemon=True)
         self._event_thread.start()
+        self._inbound = InboundMessages(deps.media, self.supervisor_call)
         self.supervisor = supervisor or ShardSupervisor(
             config.engine, config.shards, on_event=lambda sid, ev: self._inbox.put((sid, ev)),
             on_crash=self._on_shard_crash, engine_options=dict(config.engine_options))
+
+    def supervisor_call(self, op: str, session_id: str, **args: Any) -> Any:
+        return self.supervisor.call(op, session_id, **args)
 
     # ------------------------------------------------------------------ claims
 
@@ -156,6 +183,8 @@ class SessionHost:
             self._deps.cache.set_route(card.session_id, self.config.worker_id, self._route_ttl)
             self._emit_status(hosted, "connecting")
             self.supervisor.call("open", card.session_id, store_path=str(hosted.store_path))
+            hosted.sender = self._new_sender(hosted)
+            hosted.sender.start()
         except Exception:
             log.exception("claiming %s failed; releasing it", card.session_id)
             self._forget(hosted)
@@ -186,25 +215,47 @@ class SessionHost:
         elif isinstance(command, DevScan):
             self.supervisor.call("simulate_scan", hosted.session_id)
         elif isinstance(command, DevInbound):
+            media = None
+            if command.media_key:
+                media = Media(data=self._deps.media.get(command.media_key),
+                              mimetype=command.media_mimetype or "application/octet-stream")
             self.supervisor.call("inject_inbound", hosted.session_id, from_phone=command.from_phone,
-                                 text=command.text)
+                                 text=command.text, media=media)
+        elif isinstance(command, SendPending):
+            if hosted.sender is not None:
+                hosted.sender.wake()
+        elif isinstance(command, MarkRead):
+            self.supervisor.call("mark_read", hosted.session_id, chat_jid=command.chat_jid,
+                                 message_ids=command.message_ids, sender_jid=command.sender_jid)
+        elif isinstance(command, SendPresence):
+            self.supervisor.call("send_presence", hosted.session_id, chat_jid=command.chat_jid, state=command.state)
+        elif isinstance(command, CheckContact):
+            self._reply_contact(hosted, command)
         else:
             log.warning("ignoring unknown command %s", type(command).__name__)
 
     def _reply_pairing_code(self, hosted: HostedSession, command: RequestPairingCode) -> None:
         try:
-            code = self.supervisor.call("pair_phone", hosted.session_id, phone=command.phone)
+            code = self.supervisor.call("pair_phone", hosted.session_id, phone_e164=command.phone)
         except Exception as exc:
             self._deps.cache.push_reply(command.reply_to, {"ok": False, "code": "pairing_failed", "error": str(exc)})
             return
         self._deps.cache.push_reply(command.reply_to, {"ok": True, "code": str(code)})
+
+    def _reply_contact(self, hosted: HostedSession, command: CheckContact) -> None:
+        try:
+            exists = self.supervisor.call("is_on_whatsapp", hosted.session_id, phone=command.phone)
+        except Exception as exc:
+            self._deps.cache.push_reply(command.reply_to, {"ok": False, "code": "check_failed", "error": str(exc)})
+            return
+        self._deps.cache.push_reply(command.reply_to, {"ok": True, "exists": bool(exists)})
 
     def _forward(self, command: SessionCommand) -> None:
         lease = self._deps.leases.get(command.session_id)
         if lease is not None and lease.live() and lease.worker_id != self.config.worker_id:
             self._deps.router.send(lease.worker_id, command.session_id, command)
             return
-        if isinstance(command, RequestPairingCode):
+        if isinstance(command, RequestPairingCode | CheckContact):
             self._deps.cache.push_reply(command.reply_to, {"ok": False, "code": "session_not_connecting",
                                                            "error": "No worker holds this session."})
         log.warning("dropping %s for %s: no worker holds it", type(command).__name__, command.session_id)
@@ -235,6 +286,8 @@ class SessionHost:
         elif isinstance(event, Connected):
             self._emit_status(hosted, "connected")
             self._snapshot(hosted)
+            if hosted.sender is not None:
+                hosted.sender.wake()
         elif isinstance(event, AuthStateChanged):
             if hosted.snapshotter is not None:
                 hosted.snapshotter.poke()
@@ -251,6 +304,12 @@ class SessionHost:
             self._end(hosted, "disconnected", reason="stream_replaced")
         elif isinstance(event, TemporaryBan):
             self._end(hosted, "banned", reason=event.code)
+        elif isinstance(event, Receipt):
+            kind: MessageStatusKind = "message.read" if event.kind in ("read", "played") else "message.delivered"
+            for wa_id in event.message_ids:
+                self._emit_message(hosted, kind, {"wa_id": wa_id, "chat_jid": event.chat_jid})
+        elif isinstance(event, MessageReceived):
+            self._deps.sink.emit(self._inbound.to_event(self._envelope(hosted), event))
 
     # ------------------------------------------------------------------ leases
 
@@ -344,6 +403,17 @@ class SessionHost:
         self._deps.sink.emit(SessionStatusEvent(**self._envelope(hosted), status=status, phone=hosted.phone,
                                                 jid=hosted.jid, reason=reason))
 
+    def _emit_message(self, hosted: HostedSession, kind: MessageStatusKind, fields: dict[str, Any]) -> None:
+        self._deps.sink.emit(MessageStatusEvent(**self._envelope(hosted), type=kind, **fields))
+
+    def _new_sender(self, hosted: HostedSession) -> SessionSender:
+        context = OutboxContext(session_id=hosted.session_id, tenant_id=hosted.tenant_id,
+                                fence=lambda: hosted.lease.fence,
+                                holds=lambda: self._get(hosted.session_id) is hosted,
+                                emit=lambda kind, fields: self._emit_message(hosted, kind, fields))
+        return SessionSender(context, self._deps.messages, self._deps.media, self.supervisor, self._deps.pacing,
+                             self._deps.fetch_url)
+
     def _envelope(self, hosted: HostedSession) -> dict[str, Any]:
         return {"session_id": hosted.session_id, "tenant_id": hosted.tenant_id,
                 "seq": make_seq(hosted.lease.fence, next(hosted.counter)), "worker_id": self.config.worker_id}
@@ -369,6 +439,8 @@ class SessionHost:
             del self._sessions[hosted.session_id]
         if hosted.snapshotter is not None:
             hosted.snapshotter.cancel()
+        if hosted.sender is not None:
+            hosted.sender.stop()
         return True
 
     def _store_path(self, session_id: str) -> Path:

@@ -5,7 +5,7 @@ crash takes down one shard, which the supervisor notices, never the worker. Conn
 serialised inside the engine; the shard only relays operations and events.
 
 Wire protocol on the pipe (picklable tuples):
-  parent → shard: (op, request_id, session_id, args)   op ∈ OPERATIONS
+  parent → shard: (op, request_id, session_id, args)   op ∈ open|close|logout|shutdown|CLIENT_OPERATIONS
   shard → parent: ("event", session_id, engine_event) | ("reply", request_id, ok, value)
 """
 
@@ -20,11 +20,15 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from whatsam.config import Settings
 from worker_fleet.engines.base import Engine, EngineClient, EngineEvent, get_engine
+from worker_fleet.media_fetch import MediaFetcher
 
 log = logging.getLogger("whatsam.shard")
 
-OPERATIONS = frozenset({"open", "close", "logout", "pair_phone", "simulate_scan", "inject_inbound", "shutdown"})
+# Client methods a worker may call through the pipe, with keyword arguments.
+CLIENT_OPERATIONS = frozenset({"pair_phone", "send", "download_media", "mark_read", "send_presence",
+                               "is_on_whatsapp", "simulate_scan", "inject_inbound"})
 
 
 class Shard:
@@ -61,7 +65,7 @@ class Shard:
             value = await self._dispatch(op, session_id, args)
         except Exception as exc:
             log.warning("shard op %s for %s failed: %s", op, session_id, exc)
-            self.send(("reply", request_id, False, f"{type(exc).__name__}: {exc}"))
+            self.send(("reply", request_id, False, (type(exc).__name__, str(exc))))
             return
         self.send(("reply", request_id, True, value))
 
@@ -92,12 +96,10 @@ class Shard:
                 await client.stop()
                 raise
             return None
-        if op == "pair_phone":
-            return await client.pair_phone(args["phone"])
-        if op in {"simulate_scan", "inject_inbound"}:
+        if op in CLIENT_OPERATIONS:
             action = getattr(client, op, None)
             if action is None:
-                raise RuntimeError(f"the {type(client).__name__} engine cannot {op}: it is the simulated engine's")
+                raise RuntimeError(f"the {type(client).__name__} engine cannot {op}")
             result = action(**args)
             return await result if asyncio.iscoroutine(result) else result
         raise ValueError(f"unknown shard operation {op!r}")
@@ -122,6 +124,17 @@ def _build_engine(name: str, options: dict[str, Any]) -> Engine:
         from worker_fleet.engines.simulated import SimulatedEngine, SimulatedOptions
 
         return SimulatedEngine(SimulatedOptions(**options))
+    if name == "neonize":
+        from worker_fleet.engines.neonize_engine import NeonizeEngine, NeonizeOptions
+
+        # Link previews fetch through our SSRF guard, never neonize's own unguarded fetch.
+        settings = Settings.from_env()
+        fetcher = MediaFetcher(allow_insecure=settings.dev_mode, max_bytes=settings.max_media_bytes)
+
+        async def fetch(url: str) -> bytes:
+            return (await asyncio.to_thread(fetcher.fetch, url))[0]
+
+        return NeonizeEngine(NeonizeOptions(fetch_url=fetch))
     return get_engine(name)
 
 

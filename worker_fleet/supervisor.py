@@ -30,6 +30,16 @@ class ShardGone(RuntimeError):
     """The shard hosting the session died before answering."""
 
 
+class ShardOperationError(RuntimeError):
+    """The operation raised inside the shard; `kind` is the exception's class name there
+    (e.g. `EngineNotConnectedError`), so callers can tell retryable from final."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.detail = message
+
+
 @dataclass
 class _ShardHandle:
     index: int
@@ -84,7 +94,8 @@ class ShardSupervisor:
                     if ok:
                         future.set_result(value)
                     else:
-                        future.set_exception(RuntimeError(value))
+                        kind, message = value
+                        future.set_exception(ShardOperationError(kind, message))
         self._shard_died(handle)
 
     def _shard_died(self, handle: _ShardHandle) -> None:

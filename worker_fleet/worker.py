@@ -18,6 +18,7 @@ from whatsam.adapters.auth_state import AuthStateStore
 from whatsam.adapters.aws import client
 from whatsam.adapters.dynamo_models import bind_models
 from whatsam.adapters.leases import LeaseRepository
+from whatsam.adapters.messages import MessageRepository
 from whatsam.adapters.queues import QueuePublisher
 from whatsam.adapters.redis_client import redis_from_url
 from whatsam.adapters.repositories import SessionRepository
@@ -26,12 +27,15 @@ from whatsam.adapters.workers import WorkerInfo, WorkerRepository
 from whatsam.config import Settings
 from whatsam.contracts.commands import ConnectSession, SessionCommand, decode_command
 from whatsam.domain.model import utcnow
+from whatsam.messaging.media import MediaStore
 from whatsam.services.routing import CommandRouter, inbox_queue_name
 from whatsam.services.sessions import CONNECT_QUEUE
 from worker_fleet.config import WorkerConfig
 from worker_fleet.emitter import EventSink, HttpSink, QueueSink
 from worker_fleet.host import HostDeps, SessionHost
 from worker_fleet.http_server import start_http_server
+from worker_fleet.media_fetch import MediaFetcher
+from worker_fleet.outbox import Pacing
 from worker_fleet.stats import ProcessStats
 
 log = logging.getLogger("whatsam.worker")
@@ -51,7 +55,10 @@ class Worker:
                            else QueueSink(queues))
         self.host = SessionHost(config, HostDeps(
             leases=leases, auth_state=AuthStateStore(settings, leases), sessions=SessionRepository(), cache=cache,
-            router=CommandRouter(settings, leases, cache), queues=queues, sink=sink))
+            router=CommandRouter(settings, leases, cache), queues=queues, sink=sink,
+            messages=MessageRepository(settings.message_retention_days), media=MediaStore(settings),
+            pacing=Pacing(settings.send_min_gap_seconds, settings.send_jitter_seconds),
+            fetch_url=MediaFetcher(allow_insecure=settings.dev_mode, max_bytes=settings.max_media_bytes).fetch))
         self._stop = threading.Event()
         self._drained = threading.Event()
         self._stats = ProcessStats()

@@ -12,6 +12,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from whatsam.adapters.message_models import JournalModel, MessageModel
+from whatsam.adapters.webhook_models import WebhookDeliveryModel, WebhookEndpointModel
 from whatsam.config import Settings
 
 
@@ -72,6 +74,8 @@ class SessionModel(Model):
     worker_id = UnicodeAttribute(null=True)
     # Sequence number of the last worker event applied; older events are dropped.
     event_seq = NumberAttribute(default=0)
+    # Counts accepted outbound messages: their order of acceptance, which is their send order.
+    send_seq = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     tenant_index = TenantIndex()
@@ -203,10 +207,17 @@ ALL_MODELS: tuple[type[Model], ...] = (
     IdempotencyModel,
     LeaseModel,
     WorkerModel,
+    MessageModel,
+    JournalModel,
+    WebhookEndpointModel,
+    WebhookDeliveryModel,
 )
 
 # Attributes DynamoDB expires for storage hygiene (never relied on for correctness).
-TTL_ATTRIBUTES: dict[str, str] = {"refresh-tokens": "ttl", "refresh-families": "ttl", "idempotency": "expiration"}
+TTL_ATTRIBUTES: dict[str, str] = {
+    "refresh-tokens": "ttl", "refresh-families": "ttl", "idempotency": "expiration", "messages": "ttl", "events": "ttl",
+    "webhook-deliveries": "ttl",
+}
 
 
 def bind_models(settings: Settings) -> None:

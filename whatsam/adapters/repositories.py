@@ -156,6 +156,12 @@ class SessionRepository:
                           SessionModel.updated_at.set(after.updated_at)],
                          SessionModel.status_version == before.status_version)
 
+    def next_send_seq(self, session_id: str) -> int:
+        """The next number of the session's send order (an atomic counter on the card)."""
+        item = SessionModel(session_id=session_id)
+        item.update(actions=[SessionModel.send_seq.add(1)], condition=SessionModel.session_id.exists())
+        return int(item.send_seq)
+
     def apply_event(self, before: SessionCard, after: SessionCard, seq: int) -> bool:
         """Write a worker event's effect if the card is as read and the event is newer."""
         return update_if(SessionModel(session_id=after.session_id),

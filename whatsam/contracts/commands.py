@@ -65,10 +65,45 @@ class DevInbound(SessionCommand):
     type: Literal["dev.inbound"] = "dev.inbound"
     from_phone: str
     text: str
+    # Optional media as an S3 key in the media bucket (the dev route uploads it first).
+    media_key: str | None = None
+    media_mimetype: str | None = None
+
+
+class SendPending(SessionCommand):
+    """Messages were accepted for the session: send what is pending, in the order accepted.
+
+    The message itself lives in the message log, not in the command: a redelivered or
+    re-routed command is only a wake-up, and the log's state machine sends each message once."""
+
+    type: Literal["message.send"] = "message.send"
+    message_id: str
+
+
+class MarkRead(SessionCommand):
+    type: Literal["chat.read"] = "chat.read"
+    chat_jid: str
+    message_ids: list[str]
+    sender_jid: str | None = None
+
+
+class SendPresence(SessionCommand):
+    type: Literal["chat.presence"] = "chat.presence"
+    chat_jid: str
+    state: Literal["composing", "recording", "paused"]
+
+
+class CheckContact(SessionCommand):
+    """Is `phone` on WhatsApp? The worker answers on the Redis reply list `reply_to`."""
+
+    type: Literal["contact.exists"] = "contact.exists"
+    phone: str
+    reply_to: str
 
 
 Command = Annotated[
-    ConnectSession | DisconnectSession | LogoutSession | RestartSession | RequestPairingCode | DevScan | DevInbound,
+    ConnectSession | DisconnectSession | LogoutSession | RestartSession | RequestPairingCode | DevScan | DevInbound
+    | SendPending | MarkRead | SendPresence | CheckContact,
     Field(discriminator="type"),
 ]
 

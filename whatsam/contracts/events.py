@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
@@ -55,7 +55,61 @@ class SessionQrEvent(Event):
     expires_in: float
 
 
-AnyEvent = Annotated[SessionStatusEvent | SessionQrEvent, Field(discriminator="type")]
+class MediaInfo(Message):
+    """Media stored in the media bucket; links are presigned when read, never stored."""
+
+    key: str
+    mimetype: str
+    size: int
+    filename: str | None = None
+
+
+MessageStatusKind = Literal["message.sent", "message.delivered", "message.read", "message.failed"]
+
+
+class MessageStatusEvent(Event):
+    """What became of a message this session sent. `wa_id` is WhatsApp's id of it; receipts
+    name only that, and ingestion finds our `message_id` from it."""
+
+    type: MessageStatusKind
+    message_id: str | None = None
+    wa_id: str | None = None
+    chat_jid: str
+    error: str | None = None
+
+
+class MessageReceivedEvent(Event):
+    """A message in one of the session's chats, written by a contact or by this account on
+    another device. Carries the chat JID and, where known, the sender's phone (PN) and LID."""
+
+    type: Literal["message.received"] = "message.received"
+    message_id: str
+    wa_id: str
+    chat_jid: str
+    sender_jid: str
+    sender_phone: str | None = None
+    sender_lid: str | None = None
+    is_group: bool = False
+    is_from_me: bool = False
+    kind: str
+    text: str | None = None
+    timestamp: datetime
+    media: MediaInfo | None = None
+    # Type-specific details (caption, location, vcard, poll, reaction/edit target, quoted id).
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class MessageRevokedEvent(Event):
+    type: Literal["message.revoked"] = "message.revoked"
+    wa_id: str
+    chat_jid: str
+    sender_jid: str | None = None
+
+
+AnyEvent = Annotated[
+    SessionStatusEvent | SessionQrEvent | MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent,
+    Field(discriminator="type"),
+]
 
 _event_adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 

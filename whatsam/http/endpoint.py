@@ -95,9 +95,9 @@ def _is_worker_token(presented: str | None) -> bool:
     return bool(expected and presented and hmac.compare_digest(presented.encode(), expected.encode()))
 
 
-def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
+def parse_body(request: Request, model: type[BaseModel], limit: int | None = None) -> BaseModel:
     raw = request.raw_body or b""
-    limit = container().settings.max_body_bytes
+    limit = limit or container().settings.max_body_bytes
     if len(raw) > limit:
         raise PayloadTooLarge(f"The body is larger than {limit} bytes.", details={"limit": limit})
     try:
@@ -143,7 +143,8 @@ def int_query(request: Request, name: str, *, default: int | None, minimum: int,
 
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, auth: Auth,
              body: type[BaseModel] | None = None, status: int = 200, errors: tuple[int, ...] = (),
-             response_description: str = "OK") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             response_description: str = "OK",
+             max_body: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     doc_errors = tuple(sorted(set(_DEFAULT_ERRORS[auth] + errors + ((400, 413) if body else ()))))
     doc = RouteDoc(summary=summary, tag=tag, auth=auth, body=body, status=status, errors=doc_errors,
                    response_description=response_description)
@@ -153,7 +154,7 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, a
         def chalice_view(**path_params: str) -> Any:
             request = bp.current_request
             principal = authenticate(request, auth)
-            parsed = parse_body(request, body) if body is not None else None
+            parsed = parse_body(request, body, max_body) if body is not None else None
             result = view(Call(request=request, principal=principal, body=parsed), **path_params)
             if isinstance(result, Response):
                 return result

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from whatsam.adapters.workers import WorkerInfo
 from whatsam.domain.model import ApiKey, SessionCard, User
 from whatsam.domain.tiers import limits_for
+from whatsam.messaging.recipients import phone_of
+from whatsam.messaging.record import MessageRecord
 
 
 def iso(value: datetime | None) -> str | None:
@@ -49,3 +52,24 @@ def worker_view(worker: WorkerInfo) -> dict[str, Any]:
         "version": worker.version, "engine": worker.engine, "started_at": iso(worker.started_at),
         "last_heartbeat": iso(worker.last_heartbeat), "stats": worker.stats,
     }
+
+
+def message_view(record: MessageRecord, media_url: Callable[[str], str]) -> dict[str, Any]:
+    """A message as the API shows it; stored media keys become short-lived download links."""
+    payload = dict(record.payload)
+    media = payload.get("media")
+    if isinstance(media, dict) and media.get("key"):
+        payload["media"] = {k: v for k, v in media.items() if k != "key"} | {"url": media_url(media["key"])}
+    view: dict[str, Any] = {
+        "id": record.message_id, "session_id": record.session_id, "direction": record.direction,
+        "chat": record.chat_jid, "type": record.type, "status": record.status.value, "wa_id": record.wa_id,
+        "created_at": iso(record.created_at), "timeline": record.timeline, "error": record.error,
+        "revoked": record.revoked, "content": payload,
+    }
+    if record.direction == "in":
+        view["from"] = {"jid": payload.get("sender_jid"), "phone": payload.get("sender_phone"),
+                        "lid": payload.get("sender_lid")}
+    else:
+        view["to"] = record.chat_jid
+        view["phone"] = phone_of(record.chat_jid)
+    return view

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -73,3 +73,17 @@ class DevInboundRequest(Body):
 
 class InternalEventsRequest(Body):
     events: list[AnyEvent] = Field(min_length=1, max_length=100)
+
+
+class MarkReadRequest(Body):
+    message_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=128)]] = Field(min_length=1,
+                                                                                                 max_length=100)
+    sender: str | None = Field(default=None, max_length=64, description="The messages' author (groups)")
+
+
+class PresenceRequest(Body):
+    state: Literal["composing", "recording", "paused"]
+
+
+class MediaUploadRequest(Body):
+    mimetype: str = Field(min_length=3, max_length=100, pattern=r"^[\w.+-]+/[\w.+-]+$")

@@ -9,14 +9,36 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from enum import Enum
 
+from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
-from whatsam.contracts.events import AnyEvent, SessionQrEvent, SessionStatusEvent
+from whatsam.contracts.events import (
+    AnyEvent,
+    MessageReceivedEvent,
+    MessageRevokedEvent,
+    MessageStatusEvent,
+    SessionQrEvent,
+    SessionStatusEvent,
+)
 from whatsam.domain.model import SessionCard, SessionStatus, utcnow
+from whatsam.messaging.record import MessageRecord
+from whatsam.messaging.status import MessageStatus
 
 log = logging.getLogger(__name__)
 
 _MAX_ATTEMPTS = 5
+
+MessageEvent = MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent
+
+
+def received_record(event: MessageReceivedEvent) -> MessageRecord:
+    payload = {"wa_id": event.wa_id, "sender_jid": event.sender_jid, "sender_phone": event.sender_phone,
+               "sender_lid": event.sender_lid, "is_group": event.is_group, "is_from_me": event.is_from_me,
+               "text": event.text, "details": event.details,
+               "media": event.media.model_dump() if event.media else None}
+    return MessageRecord(message_id=event.message_id, session_id=event.session_id, tenant_id=event.tenant_id,
+                         direction="in", chat_jid=event.chat_jid, type=event.kind, payload=payload,
+                         status=MessageStatus.RECEIVED, created_at=event.timestamp, wa_id=event.wa_id)
 
 
 class Outcome(Enum):
@@ -34,10 +56,12 @@ Subscriber = Callable[[AnyEvent], None]
 
 
 class EventIngestion:
-    def __init__(self, sessions: SessionRepository, cache: SessionCache,
-                 subscribers: Sequence[Subscriber] = ()):
+    def __init__(self, sessions: SessionRepository, cache: SessionCache, messages: MessageRepository,
+                 journal: JournalRepository, subscribers: Sequence[Subscriber] = ()):
         self._sessions = sessions
         self._cache = cache
+        self._messages = messages
+        self._journal = journal
         self._subscribers = list(subscribers)
 
     def subscribe(self, subscriber: Subscriber) -> None:
@@ -47,11 +71,41 @@ class EventIngestion:
         """Apply one event and notify subscribers. True when it changed state; a redelivery
         of the last applied event changes nothing but notifies again (an earlier attempt may
         have failed in a subscriber); a stale one, or one whose session is gone, notifies nobody."""
-        outcome = self._apply(event)
+        if isinstance(event, MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent):
+            event, outcome = self._apply_message_event(event)
+        else:
+            outcome = self._apply(event)
+            if outcome is not Outcome.IGNORED:
+                self._journal.append(event)
         if outcome is not Outcome.IGNORED:
             for subscriber in self._subscribers:
                 subscriber(event)
         return outcome is Outcome.APPLIED
+
+    def _apply_message_event(self, event: MessageEvent) -> tuple[MessageEvent, Outcome]:
+        """Message events change the message log; the journal's (session, seq) key tells a
+        redelivery from a first delivery."""
+        if isinstance(event, MessageStatusEvent):
+            record = (self._messages.get(event.message_id) if event.message_id
+                      else self._messages.find_by_wa_id(event.session_id, event.wa_id or ""))
+            if record is not None and event.message_id is None:
+                # Receipts name WhatsApp's id only; subscribers (webhooks) want ours too.
+                event = event.model_copy(update={"message_id": record.message_id})
+            if not self._journal.append(event):
+                return event, Outcome.REDELIVERED
+            if record is not None:
+                self._messages.advance(record, MessageStatus(event.type.removeprefix("message.")),
+                                       event.occurred_at)
+            return event, Outcome.APPLIED
+        if not self._journal.append(event):
+            return event, Outcome.REDELIVERED
+        if isinstance(event, MessageReceivedEvent):
+            self._messages.add(received_record(event))
+        else:
+            target = self._messages.find_by_wa_id(event.session_id, event.wa_id)
+            if target is not None:
+                self._messages.mark_revoked(target)
+        return event, Outcome.APPLIED
 
     def _apply(self, event: AnyEvent) -> Outcome:
         if isinstance(event, SessionQrEvent):

@@ -139,11 +139,13 @@ def test_admin_fleet_routes(api: Any, services: Container) -> None:
 
 
 def test_subscribers_hear_applied_and_redelivered_events_never_stale_ones(services: Container, owner: User) -> None:
+    from whatsam.adapters.messages import JournalRepository, MessageRepository
     from whatsam.adapters.repositories import SessionRepository
     from whatsam.services.ingestion import EventIngestion
 
     heard: list[str] = []
-    ingestion = EventIngestion(SessionRepository(), services.cache, [lambda e: heard.append(e.event_id)])
+    ingestion = EventIngestion(SessionRepository(), services.cache, MessageRepository(), JournalRepository(),
+                               [lambda e: heard.append(e.event_id)])
     session_id = _card(services, owner)
     newer = _status(owner, session_id, make_seq(3, 1), "connected")
     older = _status(owner, session_id, make_seq(2, 7), "disconnected")

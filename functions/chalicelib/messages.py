@@ -1,0 +1,79 @@
+from typing import Any
+
+from chalice import Blueprint
+
+from whatsam.bootstrap import container
+from whatsam.http.endpoint import Call, endpoint, int_query, query_param
+from whatsam.http.presenters import message_view
+from whatsam.http.schemas import MarkReadRequest, MediaUploadRequest, PresenceRequest
+from whatsam.messaging.requests import SendMessageBody
+
+bp = Blueprint(__name__)
+
+# Inline base64 media (5 MiB decoded) plus the JSON around it.
+_SEND_BODY_LIMIT = 8 * 1024 * 1024
+
+
+def _view(record: Any) -> dict:
+    return message_view(record, container().messaging.media_url)
+
+
+@endpoint(bp, "POST", "/v1/messages", summary="Send a message of any type (202: queued; see its status)",
+          tag="messages", auth="api_key", body=SendMessageBody, status=202, errors=(404, 409, 413, 422, 429),
+          response_description="Accepted and queued", max_body=_SEND_BODY_LIMIT)
+def send_message(call: Call) -> dict:
+    record = container().messaging.accept(call.key.user, call.key.session_id, call.body.root,
+                                          call.request.headers.get("idempotency-key"))
+    return _view(record)
+
+
+@endpoint(bp, "GET", "/v1/messages", summary="Message history, newest first (`?chat=&cursor=&limit=`)",
+          tag="messages", auth="api_key")
+def list_messages(call: Call) -> dict:
+    limit = int_query(call.request, "limit", default=50, minimum=1, maximum=200) or 50
+    records, cursor = container().messaging.history(call.key.session_id, chat=query_param(call.request, "chat"),
+                                                    cursor=query_param(call.request, "cursor"), limit=limit)
+    return {"messages": [_view(r) for r in records], "next_cursor": cursor}
+
+
+@endpoint(bp, "GET", "/v1/messages/{message_id}", summary="One message, with its status timeline",
+          tag="messages", auth="api_key", errors=(404,))
+def get_message(call: Call, message_id: str) -> dict:
+    return _view(container().messaging.get(call.key.session_id, message_id))
+
+
+@endpoint(bp, "POST", "/v1/media", summary="A presigned upload for media larger than inline base64 allows",
+          tag="messages", auth="api_key", body=MediaUploadRequest, status=201)
+def upload_media(call: Call) -> dict:
+    return container().messaging.presign_upload(call.key.api_key.tenant_id, call.key.session_id, call.body.mimetype)
+
+
+@endpoint(bp, "POST", "/v1/chats/{chat}/read", summary="Mark messages of a chat as read", tag="chats",
+          auth="api_key", body=MarkReadRequest, status=202, errors=(409,))
+def mark_read(call: Call, chat: str) -> dict:
+    container().chats.mark_read(call.key.session_id, chat, call.body.message_ids, call.body.sender)
+    return {"status": "accepted"}
+
+
+@endpoint(bp, "POST", "/v1/chats/{chat}/presence", summary="Show typing or recording in a chat", tag="chats",
+          auth="api_key", body=PresenceRequest, status=202, errors=(409,))
+def chat_presence(call: Call, chat: str) -> dict:
+    container().chats.presence(call.key.session_id, chat, call.body.state)
+    return {"status": "accepted"}
+
+
+@endpoint(bp, "GET", "/v1/contacts/{phone}/exists", summary="Is this number on WhatsApp?", tag="chats",
+          auth="api_key", errors=(400, 409, 504))
+def contact_exists(call: Call, phone: str) -> dict:
+    return container().chats.exists(call.key.session_id, phone)
+
+
+@endpoint(bp, "GET", "/v1/sessions/{session_id}/events", summary="The session's event journal (`?after=SEQ&limit=`)",
+          tag="sessions", auth="user", errors=(404,))
+def session_events(call: Call, session_id: str) -> dict:
+    services = container()
+    card = services.sessions.get(call.user.user, session_id)
+    after = int_query(call.request, "after", default=0, minimum=0, maximum=2**62) or 0
+    limit = int_query(call.request, "limit", default=100, minimum=1, maximum=500) or 100
+    events = services.messaging.journal(card.session_id, after, limit)
+    return {"events": events, "next_after": events[-1]["seq"] if events else after}

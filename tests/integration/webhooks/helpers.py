@@ -1,0 +1,67 @@
+"""Helpers of the webhook suites: an account with a session card, endpoints over the API,
+and waiting on the delivery log."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from whatsam.contracts.events import SessionStatusEvent, make_seq
+
+
+@dataclass
+class Owner:
+    user_id: str
+    token: str
+    session_id: str
+    seq: int = 0
+
+    def status(self, status: str, **extra: Any) -> SessionStatusEvent:
+        """The card's next status event, as a worker would emit it."""
+        self.seq += 1
+        return SessionStatusEvent(session_id=self.session_id, tenant_id=self.user_id, seq=make_seq(1, self.seq),
+                                  status=status, worker_id="w-test", **extra)
+
+
+def new_owner(api: Any) -> Owner:
+    account = api.register()
+    card = api.call("POST", "/v1/sessions", json_body={"name": "hooks"}, token=account["access_token"])
+    assert card.status == 201, card.body
+    return Owner(account["user"]["id"], account["access_token"], card.body["id"])
+
+
+def create_endpoint(api: Any, owner: Owner, url: str, events: list[str] | None = None, *,
+                    session: bool = False, **extra: Any) -> dict[str, Any]:
+    body = {"url": url, "events": events or ["*"], **extra}
+    if session:
+        body["session_id"] = owner.session_id
+    reply = api.call("POST", "/v1/webhooks", json_body=body, token=owner.token)
+    assert reply.status == 201, reply.body
+    return dict(reply.body)
+
+
+def deliveries(api: Any, owner: Owner, endpoint_id: str, query: str = "?limit=100") -> list[dict[str, Any]]:
+    reply = api.call("GET", f"/v1/webhooks/{endpoint_id}/deliveries{query}", token=owner.token)
+    assert reply.status == 200, reply.body
+    return list(reply.body["deliveries"])
+
+
+def wait_deliveries(api: Any, owner: Owner, endpoint_id: str,
+                    predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 40) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = deliveries(api, owner, endpoint_id)
+        if predicate(seen):
+            return seen
+        if time.monotonic() > deadline:
+            pytest.fail(f"deliveries never reached the expected state: {seen}")
+        time.sleep(0.2)
+
+
+def all_done(count: int) -> Callable[[list[dict[str, Any]]], bool]:
+    """`count` deliveries, none still pending."""
+    return lambda seen: len(seen) == count and all(d["status"] != "pending" for d in seen)

@@ -1,0 +1,53 @@
+"""Recipients as WhatsApp JIDs: phone numbers in any common format become
+`<E.164 digits>@s.whatsapp.net`; group and LID JIDs are accepted as they are."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from whatsam.errors import ValidationFailed
+
+USER_SERVER = "s.whatsapp.net"
+_GROUP = re.compile(r"^\d{5,30}(-\d{5,20})?@g\.us$")
+_LID = re.compile(r"^\d{5,30}@lid$")
+_USER = re.compile(r"^(\d{7,15})@s\.whatsapp\.net$")
+
+
+def phone_digits(raw: str) -> str | None:
+    """E.164 digits (no '+') of a valid phone number, or None."""
+    text = raw.strip()
+    try:
+        number = phonenumbers.parse(text if text.startswith("+") else f"+{text}", None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
+
+
+def to_jid(raw: str) -> str:
+    """The JID to send to, or a 400 `invalid_recipient` that says what was wrong."""
+    value = raw.strip()
+    if "@" in value:
+        user = _USER.match(value)
+        if user and phone_digits(user.group(1)):
+            return value
+        if _GROUP.match(value) or _LID.match(value):
+            return value
+        raise ValidationFailed("Not a WhatsApp JID we can send to.", code="invalid_recipient", details={"to": raw})
+    digits = phone_digits(value)
+    if digits is None:
+        raise ValidationFailed("Not a valid phone number; use E.164, e.g. +14155552671.", code="invalid_recipient",
+                               details={"to": raw})
+    return f"{digits}@{USER_SERVER}"
+
+
+def phone_of(jid: str) -> str | None:
+    user = _USER.match(jid)
+    return user.group(1) if user else None
+
+
+def is_group(jid: str) -> bool:
+    return jid.endswith("@g.us")

@@ -1,0 +1,168 @@
+"""POST /v1/messages: one schema per message type, discriminated by `type`. Each model
+validates its input and documents it in the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+
+_TEXT_MAX = 4096
+_CAPTION_MAX = 1024
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MediaInput(_Strict):
+    """Exactly one source: an HTTPS `url` the worker fetches, inline `base64`, or the
+    `media_id` of a prior POST /v1/media upload."""
+
+    url: str | None = Field(default=None, max_length=2048)
+    base64: str | None = None
+    media_id: str | None = Field(default=None, max_length=64)
+    mimetype: str | None = Field(default=None, max_length=100)
+    filename: str | None = Field(default=None, max_length=255)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MediaInput:
+        sources = [s for s in (self.url, self.base64, self.media_id) if s]
+        if len(sources) != 1:
+            raise ValueError("give exactly one of `url`, `base64`, `media_id`")
+        if self.url and not self.url.lower().startswith(("https://", "http://")):
+            raise ValueError("`url` must be an https:// URL")
+        if self.base64 and not self.mimetype:
+            raise ValueError("`mimetype` is required with `base64`")
+        return self
+
+
+class _Base(_Strict):
+    to: str = Field(min_length=3, max_length=64, description="E.164 phone number, or a user/group/LID JID")
+    reply_to: str | None = Field(default=None, max_length=128,
+                                 description="Quote this message: our message id, or a WhatsApp message id")
+
+
+class TextMessage(_Base):
+    type: Literal["text"]
+    text: str = Field(min_length=1, max_length=_TEXT_MAX)
+    link_preview: bool = False
+
+
+class ImageMessage(_Base):
+    type: Literal["image"]
+    media: MediaInput
+    caption: str | None = Field(default=None, max_length=_CAPTION_MAX)
+
+
+class VideoMessage(_Base):
+    type: Literal["video"]
+    media: MediaInput
+    caption: str | None = Field(default=None, max_length=_CAPTION_MAX)
+
+
+class AudioMessage(_Base):
+    type: Literal["audio"]
+    media: MediaInput
+    voice_note: bool = False
+
+
+class DocumentMessage(_Base):
+    type: Literal["document"]
+    media: MediaInput
+    caption: str | None = Field(default=None, max_length=_CAPTION_MAX)
+
+
+class StickerMessage(_Base):
+    type: Literal["sticker"]
+    media: MediaInput
+
+
+class LocationMessage(_Base):
+    type: Literal["location"]
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    name: str | None = Field(default=None, max_length=256)
+    address: str | None = Field(default=None, max_length=512)
+
+
+class ContactCard(_Strict):
+    name: str = Field(min_length=1, max_length=256)
+    phone: str = Field(min_length=4, max_length=32)
+
+
+class ContactMessage(_Base):
+    """A contact card: give `contact` (we build the vCard) or a ready `vcard`."""
+
+    type: Literal["contact"]
+    contact: ContactCard | None = None
+    vcard: str | None = Field(default=None, max_length=8192)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ContactMessage:
+        if (self.contact is None) == (self.vcard is None):
+            raise ValueError("give exactly one of `contact` and `vcard`")
+        if self.vcard is not None and not self.vcard.lstrip().upper().startswith("BEGIN:VCARD"):
+            raise ValueError("`vcard` must be a vCard (BEGIN:VCARD …)")
+        return self
+
+
+class PollInput(_Strict):
+    name: str = Field(min_length=1, max_length=256)
+    options: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(min_length=2, max_length=12)
+    selectable_count: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _sane(self) -> PollInput:
+        if len(set(self.options)) != len(self.options):
+            raise ValueError("poll options must be unique")
+        if self.selectable_count > len(self.options):
+            raise ValueError("`selectable_count` cannot exceed the number of options")
+        return self
+
+
+class PollMessage(_Base):
+    type: Literal["poll"]
+    poll: PollInput
+
+
+class ReactionMessage(_Base):
+    type: Literal["reaction"]
+    message_id: str = Field(min_length=1, max_length=128, description="The message reacted to")
+    emoji: str = Field(max_length=16, description="An emoji; empty removes the reaction")
+
+    @field_validator("emoji")
+    @classmethod
+    def _emoji(cls, value: str) -> str:
+        if value and (value.isascii() or len(value) > 8):
+            raise ValueError("must be a single emoji, or empty to remove")
+        return value
+
+
+class EditMessage(_Base):
+    type: Literal["edit"]
+    message_id: str = Field(min_length=1, max_length=128, description="A text message this session sent")
+    text: str = Field(min_length=1, max_length=_TEXT_MAX)
+
+
+class RevokeMessage(_Base):
+    type: Literal["revoke"]
+    message_id: str = Field(min_length=1, max_length=128, description="The message to delete for everyone")
+
+
+SendMessageRequest = Annotated[
+    TextMessage | ImageMessage | VideoMessage | AudioMessage | DocumentMessage | StickerMessage | LocationMessage
+    | ContactMessage | PollMessage | ReactionMessage | EditMessage | RevokeMessage,
+    Field(discriminator="type"),
+]
+
+MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
+# Message types that act on an earlier message rather than adding one to the chat.
+TARGETING_TYPES = frozenset({"reaction", "edit", "revoke"})
+
+MessageType = Literal["text", "image", "video", "audio", "document", "sticker", "location", "contact", "poll",
+                      "reaction", "edit", "revoke"]
+
+
+class SendMessageBody(RootModel[SendMessageRequest]):
+    """The body of POST /v1/messages (one of the message types above)."""

@@ -1,0 +1,193 @@
+"""Accepting messages (POST /v1/messages) and reading them back.
+
+A message is validated, its recipient normalised, its media stored, the recipient checked
+against the anti-ban cap, and it is recorded `queued` with the next number of the session's
+send order *before* the worker is told; the answer is 202. The worker sends from the log,
+so nothing accepted depends on the command reaching it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from whatsam.adapters.messages import JournalRepository, MessageRepository
+from whatsam.adapters.repositories import SessionRepository
+from whatsam.config import Settings
+from whatsam.contracts.commands import SendPending
+from whatsam.domain.ids import new_id
+from whatsam.domain.model import SessionCard, SessionStatus, User, utcnow
+from whatsam.errors import Conflict, NotFound, Unprocessable, ValidationFailed
+from whatsam.messaging import recipients
+from whatsam.messaging.media import MediaStore, StoredMedia, check_type, decode_base64
+from whatsam.messaging.recipient_cap import RecipientCap
+from whatsam.messaging.record import MessageRecord
+from whatsam.messaging.requests import (
+    MEDIA_TYPES,
+    TARGETING_TYPES,
+    ContactMessage,
+    EditMessage,
+    MediaInput,
+    SendMessageRequest,
+)
+from whatsam.messaging.status import MessageStatus
+from whatsam.services.routing import CommandRouter
+
+log = logging.getLogger(__name__)
+
+_IDEMPOTENCY_KEY_MAX = 255
+
+
+def idempotent_message_id(session_id: str, key: str) -> str:
+    """The same Idempotency-Key on the same session always names the same message."""
+    digest = hashlib.sha256(f"{session_id}\x00{key}".encode()).hexdigest()
+    return f"msg_{digest[:25]}"
+
+
+def request_fingerprint(request: SendMessageRequest) -> str:
+    return hashlib.sha256(json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def vcard_for(name: str, phone_digits: str) -> str:
+    return (f"BEGIN:VCARD\nVERSION:3.0\nFN:{name}\n"
+            f"TEL;type=CELL;type=VOICE;waid={phone_digits}:+{phone_digits}\nEND:VCARD")
+
+
+class MessagingService:
+    def __init__(self, settings: Settings, sessions: SessionRepository, messages: MessageRepository,
+                 journal: JournalRepository, router: CommandRouter, media: MediaStore, recipient_cap: RecipientCap):
+        self._settings = settings
+        self._sessions = sessions
+        self._messages = messages
+        self._journal = journal
+        self._router = router
+        self._media = media
+        self._cap = recipient_cap
+
+    # ------------------------------------------------------------------ sending
+
+    def accept(self, owner: User, session_id: str, request: SendMessageRequest,
+               idempotency_key: str | None) -> MessageRecord:
+        card = self._sessions.get(session_id)
+        if card is None:
+            raise NotFound("No such session.", code="session_not_found")
+        fingerprint = request_fingerprint(request)
+        message_id = new_id("msg")
+        if idempotency_key is not None:
+            if not 1 <= len(idempotency_key) <= _IDEMPOTENCY_KEY_MAX or not idempotency_key.isprintable():
+                raise ValidationFailed("`Idempotency-Key` must be 1 to 255 printable characters.",
+                                       code="invalid_idempotency_key")
+            message_id = idempotent_message_id(session_id, idempotency_key)
+            earlier = self._messages.get(message_id)
+            if earlier is not None:
+                return self._replay(earlier, fingerprint)
+        if card.status is not SessionStatus.CONNECTED:
+            raise Conflict("The session is not connected; connect it (and scan the QR code) first.",
+                           code="session_not_connected", details={"status": card.status.value})
+        chat_jid = recipients.to_jid(request.to)
+        payload = self._payload(card, request, message_id)
+        if request.type not in TARGETING_TYPES and not recipients.is_group(chat_jid):
+            self._cap.admit(session_id, owner.tier, chat_jid)
+        record = MessageRecord(message_id=message_id, session_id=session_id, tenant_id=card.tenant_id,
+                               direction="out", chat_jid=chat_jid, type=request.type, payload=payload,
+                               status=MessageStatus.QUEUED, created_at=utcnow(),
+                               send_seq=self._sessions.next_send_seq(session_id), request_hash=fingerprint)
+        if not self._messages.add(record):
+            # The same Idempotency-Key raced us; the first one written is the answer.
+            earlier = self._messages.get(message_id)
+            assert earlier is not None
+            return self._replay(earlier, fingerprint)
+        try:
+            self._router.send_to_owner(session_id, SendPending(session_id=session_id, tenant_id=card.tenant_id,
+                                                               message_id=message_id))
+        except Exception:
+            # Accepted is durable: the holder's periodic outbox sweep or the next claim sends it.
+            log.exception("could not notify the worker of %s; the outbox sweep will send it", message_id)
+        return record
+
+    @staticmethod
+    def _replay(earlier: MessageRecord, fingerprint: str) -> MessageRecord:
+        if earlier.request_hash != fingerprint:
+            raise Unprocessable("This Idempotency-Key was used with a different request.",
+                                code="idempotency_key_reused", details={"message_id": earlier.message_id})
+        return earlier
+
+    def _payload(self, card: SessionCard, request: SendMessageRequest, message_id: str) -> dict[str, Any]:
+        payload = request.model_dump(mode="json", exclude={"to", "type", "reply_to", "media"}, exclude_none=True)
+        if request.reply_to:
+            payload["reply_to"] = self._reference(card, request.reply_to)
+        if request.type in TARGETING_TYPES:
+            target = self._reference(card, payload.pop("message_id"))
+            if isinstance(request, EditMessage) and not (target.get("message_id") and target["from_me"]):
+                raise Conflict("Only text messages this session sent can be edited.", code="not_editable")
+            payload["target"] = target
+        if isinstance(request, ContactMessage) and request.contact is not None:
+            digits = recipients.phone_digits(request.contact.phone)
+            if digits is None:
+                raise ValidationFailed("`contact.phone` is not a valid phone number.", code="invalid_phone")
+            payload = {"display_name": request.contact.name, "vcard": vcard_for(request.contact.name, digits)}
+        elif isinstance(request, ContactMessage):
+            payload = {"display_name": "Contact", "vcard": request.vcard}
+        if request.type in MEDIA_TYPES:
+            payload["media"] = self._store_media(card, request.type, request.media, message_id)  # type: ignore[union-attr]
+            if payload.get("voice_note") and payload["media"].get("mimetype") not in (None, "audio/ogg"):
+                raise Unprocessable("A voice note must be audio/ogg (Opus).", code="unsupported_media_type",
+                                    details={"mimetype": payload["media"]["mimetype"]})
+        return payload
+
+    def _reference(self, card: SessionCard, ref: str) -> dict[str, Any]:
+        """A quoted or targeted message: ours by message id (resolved to WhatsApp's id when
+        the worker sends, so it may still be queued now), or a raw WhatsApp id."""
+        if ref.startswith("msg_"):
+            target = self._messages.get(ref)
+            if target is None or target.session_id != card.session_id:
+                raise NotFound("No such message in this session.", code="message_not_found",
+                               details={"message_id": ref})
+            return {"message_id": ref, "from_me": target.direction == "out",
+                    "sender_jid": None if target.direction == "out" else target.payload.get("sender_jid"),
+                    "type": target.type}
+        return {"wa_id": ref, "from_me": False, "sender_jid": None}
+
+    def _store_media(self, card: SessionCard, kind: str, media: MediaInput, message_id: str) -> dict[str, Any]:
+        limit = self._settings.max_media_bytes
+        if media.base64 is not None:
+            data = decode_base64(media.base64, limit)
+            mimetype = check_type(kind, media.mimetype, data)
+            key = f"outbound/{card.tenant_id}/{card.session_id}/{message_id}"
+            self._media.put(key, data, mimetype)
+            return StoredMedia(key, mimetype, len(data), media.filename).to_payload()
+        if media.media_id is not None:
+            key = self._media.upload_key(card.tenant_id, card.session_id, media.media_id)
+            head = self._media.head(key)
+            if head is None:
+                raise Unprocessable("No upload with this `media_id` for this session.", code="media_not_found",
+                                    details={"media_id": media.media_id})
+            mimetype = check_type(kind, media.mimetype or head.get("ContentType"), None)
+            return StoredMedia(key, mimetype, int(head["ContentLength"]), media.filename).to_payload()
+        url = media.url or ""
+        if url.startswith("http://") and not self._settings.dev_mode:
+            raise ValidationFailed("Media URLs must be https://.", code="invalid_media")
+        return {"url": url, "mimetype": media.mimetype, "filename": media.filename}
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, session_id: str, message_id: str) -> MessageRecord:
+        record = self._messages.get(message_id)
+        if record is None or record.session_id != session_id:
+            raise NotFound("No such message.", code="message_not_found")
+        return record
+
+    def history(self, session_id: str, *, chat: str | None, cursor: str | None,
+                limit: int) -> tuple[list[MessageRecord], str | None]:
+        chat_jid = recipients.to_jid(chat) if chat else None
+        return self._messages.history(session_id, chat_jid=chat_jid, before=cursor, limit=limit)
+
+    def journal(self, session_id: str, after: int, limit: int) -> list[dict[str, Any]]:
+        return self._journal.after(session_id, after, limit)
+
+    def media_url(self, key: str) -> str:
+        return self._media.presign_get(key)
+
+    def presign_upload(self, card_tenant: str, session_id: str, mimetype: str) -> dict[str, Any]:
+        return self._media.presign_upload(card_tenant, session_id, mimetype, self._settings.max_media_bytes)

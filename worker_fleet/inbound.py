@@ -1,0 +1,62 @@
+"""Inbound messages: an engine's `MessageReceived` becomes a `message.received` event (or
+`message.revoked`), its media copied to the media bucket so the API can hand out links."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from whatsam.contracts.events import MediaInfo, MessageReceivedEvent, MessageRevokedEvent
+from whatsam.messaging.media import MediaStore
+from worker_fleet.engines.base import MessageReceived
+from worker_fleet.engines.outgoing import Media
+
+log = logging.getLogger("whatsam.inbound")
+
+MEDIA_KINDS = frozenset({"image", "video", "audio", "document", "sticker"})
+DETAIL_KEYS = ("media", "location", "contacts", "poll", "poll_vote", "reaction", "edit", "quote")
+
+ShardCall = Callable[..., Any]
+
+
+def inbound_message_id(session_id: str, wa_id: str) -> str:
+    """Ours, derived from WhatsApp's: the same message seen twice is one record."""
+    return "msg_" + hashlib.sha256(f"{session_id}\x00{wa_id}".encode()).hexdigest()[:25]
+
+
+class InboundMessages:
+    def __init__(self, media: MediaStore, call: ShardCall):
+        self._media = media
+        self._call = call
+
+    def to_event(self, envelope: dict[str, Any],
+                 message: MessageReceived) -> MessageReceivedEvent | MessageRevokedEvent:
+        session_id = envelope["session_id"]
+        if message.kind == "revoke":
+            target = (message.raw.get("revoke") or {}).get("target") or {}
+            return MessageRevokedEvent(**envelope, wa_id=str(target.get("message_id") or message.message_id),
+                                       chat_jid=message.chat_jid, sender_jid=target.get("sender_jid"))
+        message_id = inbound_message_id(session_id, message.message_id)
+        media = self._store_media(envelope, message_id, message) if message.kind in MEDIA_KINDS else None
+        # The documented, typed parts only; the raw protobuf dicts stay out of webhooks.
+        details = {k: message.raw[k] for k in DETAIL_KEYS if message.raw.get(k) is not None}
+        return MessageReceivedEvent(
+            **envelope, message_id=message_id, wa_id=message.message_id, chat_jid=message.chat_jid,
+            sender_jid=message.sender_jid, sender_phone=message.sender_phone, sender_lid=message.sender_lid,
+            is_group=message.is_group, is_from_me=message.is_from_me, kind=message.kind, text=message.text,
+            timestamp=message.timestamp, media=media, details=details)
+
+    def _store_media(self, envelope: dict[str, Any], message_id: str, message: MessageReceived) -> MediaInfo | None:
+        try:
+            media: Media | None = self._call("download_media", envelope["session_id"], message=message)
+        except Exception:
+            # The message still arrives (its text, its kind); only its media link is missing.
+            log.exception("downloading the media of %s failed", message.message_id)
+            return None
+        if media is None:
+            return None
+        key = f"inbound/{envelope['tenant_id']}/{envelope['session_id']}/{message_id}"
+        self._media.put(key, media.data, media.mimetype)
+        return MediaInfo(key=key, mimetype=media.mimetype, size=len(media.data), filename=media.filename)

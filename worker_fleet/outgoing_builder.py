@@ -1,0 +1,64 @@
+"""A stored message → the engine's `Outgoing` value. Pure: references to earlier messages and
+media bytes come from the callables it is given."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from worker_fleet.engines.outgoing import (
+    Audio,
+    Contact,
+    Document,
+    Edit,
+    Image,
+    Location,
+    Media,
+    MessageRef,
+    Outgoing,
+    Poll,
+    Reaction,
+    Revoke,
+    Sticker,
+    Text,
+    Video,
+)
+
+ResolveRef = Callable[[dict[str, Any]], MessageRef]
+LoadMedia = Callable[[dict[str, Any]], Media]
+
+
+class UnsendableMessage(Exception):
+    """The message cannot be sent as stored (its target failed, its media is gone…): final."""
+
+
+def build_outgoing(kind: str, payload: dict[str, Any], resolve: ResolveRef, load_media: LoadMedia) -> Outgoing:
+    quote = resolve(payload["reply_to"]) if payload.get("reply_to") else None
+    if kind == "text":
+        return Text(text=payload["text"], link_preview=bool(payload.get("link_preview")), quote=quote)
+    if kind == "image":
+        return Image(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote)
+    if kind == "video":
+        return Video(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote)
+    if kind == "document":
+        return Document(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote)
+    if kind == "audio":
+        return Audio(media=load_media(payload["media"]), voice_note=bool(payload.get("voice_note")), quote=quote)
+    if kind == "sticker":
+        return Sticker(media=load_media(payload["media"]), quote=quote)
+    if kind == "location":
+        return Location(latitude=payload["latitude"], longitude=payload["longitude"], name=payload.get("name"),
+                        address=payload.get("address"), quote=quote)
+    if kind == "contact":
+        return Contact(display_name=payload["display_name"], vcard=payload["vcard"], quote=quote)
+    if kind == "poll":
+        poll = payload["poll"]
+        return Poll(name=poll["name"], options=tuple(poll["options"]),
+                    selectable_count=int(poll.get("selectable_count", 1)), quote=quote)
+    if kind == "reaction":
+        return Reaction(target=resolve(payload["target"]), emoji=payload.get("emoji", ""))
+    if kind == "edit":
+        return Edit(target_id=resolve(payload["target"]).message_id, text=payload["text"])
+    if kind == "revoke":
+        return Revoke(target=resolve(payload["target"]))
+    raise UnsendableMessage(f"unknown message type {kind!r}")
