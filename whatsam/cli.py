@@ -74,6 +74,14 @@ def _worker(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _provision(args: argparse.Namespace) -> int:
+    from whatsam.config import Settings
+    from whatsam.resources import provision
+
+    print(json.dumps(provision(Settings.from_env()), indent=2), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="whatsam", description="Whatsam Gateway tools")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -101,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run one worker of the fleet (the container's command)")
     add_arguments(worker)
     worker.set_defaults(handler=_worker)
+
+    provision = commands.add_parser(
+        "provision", help="create the tables, queues, buckets and key (e.g. in LocalStack); safe to repeat",
+        description="Creates whatever is missing of whatsam.resources at AWS_ENDPOINT_URL under WHATSAM_PREFIX.")
+    provision.set_defaults(handler=_provision)
     return parser
 
 
