@@ -13,6 +13,11 @@ import pytest
 from whatsam.config import Settings
 from whatsam.dev.processes import aws_test_credentials, start_moto_server, start_redis_server
 
+# Every in-process test client is 127.0.0.1 (Chalice's local gateway), so the per-address
+# login/register limits are widened for the test stack; per-user, per-key and per-account
+# limits stay as in production.
+LOOPBACK_RATE_LIMITS = "login-ip=100000/864000,register-ip=100000/864000"
+
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
@@ -51,6 +56,7 @@ def stack_env(redis_url: str, aws_endpoint: str) -> Iterator[dict[str, str]]:
         "WHATSAM_API_KEY_PEPPER": secrets.token_urlsafe(48),
         "WHATSAM_WORKER_TOKEN": secrets.token_urlsafe(48),
         "WHATSAM_DEV_MODE": "1",
+        "WHATSAM_RATE_LIMITS": LOOPBACK_RATE_LIMITS,
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

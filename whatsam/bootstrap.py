@@ -10,6 +10,7 @@ from functools import lru_cache
 import redis
 
 from whatsam.adapters.auth_state import AuthStateStore
+from whatsam.adapters.directory import Directory
 from whatsam.adapters.dynamo_models import bind_models
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
@@ -28,7 +29,12 @@ from whatsam.messaging.chats import ChatService
 from whatsam.messaging.media import MediaStore
 from whatsam.messaging.recipient_cap import RecipientCap
 from whatsam.messaging.service import MessagingService
+from whatsam.metering.counters import UsageCounters
+from whatsam.metering.policies import PolicyTable
+from whatsam.metering.ratelimit import RateLimiter
+from whatsam.metering.wiring import Billing, build_billing
 from whatsam.services.accounts import AccountService
+from whatsam.services.admin import AdminService
 from whatsam.services.api_keys import ApiKeyService
 from whatsam.services.ingestion import EventIngestion
 from whatsam.services.lifecycle import LifecycleService
@@ -61,6 +67,11 @@ class Container:
     messaging: MessagingService
     chats: ChatService
     webhooks: Webhooks
+    billing: Billing
+    admin: AdminService
+    usage_counters: UsageCounters
+    rate_limiter: RateLimiter
+    rate_policies: PolicyTable
 
 
 def build(settings: Settings) -> Container:
@@ -78,6 +89,8 @@ def build(settings: Settings) -> Container:
     sessions = SessionService(settings, session_repo, keys, key_service, queues, auth_state)
     router = CommandRouter(settings, leases, cache)
     webhooks = build_webhooks(settings, queues, sessions)
+    usage_counters = UsageCounters(redis_client)
+    billing = build_billing(settings, usage_counters, session_repo)
     built = Container(
         settings=settings,
         users=users,
@@ -93,13 +106,18 @@ def build(settings: Settings) -> Container:
         router=router,
         lifecycle=LifecycleService(sessions, session_repo, router, cache, auth_state),
         status=SessionStatusService(sessions, cache),
-        ingestion=EventIngestion(session_repo, cache, messages, journal),
+        ingestion=EventIngestion(session_repo, cache, messages, journal, usage=usage_counters),
         messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
-                                   RecipientCap(redis_client)),
+                                   RecipientCap(redis_client), usage_counters),
         chats=ChatService(session_repo, router, cache),
         reaper=Reaper(settings, workers, leases, session_repo, queues, router, cache,
                       stale_after=timedelta(seconds=settings.worker_stale_seconds)),
         webhooks=webhooks,
+        billing=billing,
+        admin=AdminService(users, Directory(), workers, usage_counters, billing.records),
+        usage_counters=usage_counters,
+        rate_limiter=RateLimiter(redis_client),
+        rate_policies=PolicyTable.from_text(settings.rate_limits),
     )
     # Every applied event fans out to the tenant's webhook endpoints.
     built.ingestion.subscribe(webhooks.fanout)

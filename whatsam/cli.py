@@ -114,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
         "provision", help="create the tables, queues, buckets and key (e.g. in LocalStack); safe to repeat",
         description="Creates whatever is missing of whatsam.resources at AWS_ENDPOINT_URL under WHATSAM_PREFIX.")
     provision.set_defaults(handler=_provision)
+
+    from whatsam.operator_cli import add_operator_commands
+
+    add_operator_commands(commands)
     return parser
 
 

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from whatsam.domain.pricing import PriceTable, default_price_table, parse_price_table
+
 
 def _flag(name: str, default: bool = False) -> bool:
     raw = os.environ.get(name)
@@ -67,6 +69,13 @@ class Settings:
     webhook_retention_days: int = 30
     webhook_max_endpoints: int = 20
     webhook_kms_key_id: str = ""
+    # Rate-limit overrides, `name[.TIER]=LIMIT/WINDOW[/BURST],...` (whatsam.metering.policies);
+    # empty means the tier table's numbers.
+    rate_limits: str = ""
+    # Usage and billing (spec §3.5). The sync folds an hour only this long after it ended, so
+    # a count made at the hour's last instant (clock skew, a slow request) lands before it.
+    usage_sync_grace_seconds: int = 300
+    prices: PriceTable = field(default_factory=default_price_table)
 
     def table_name(self, name: str) -> str:
         return f"{self.resource_prefix}-{name}"
@@ -116,6 +125,9 @@ class Settings:
             webhook_retention_days=int(env.get("WHATSAM_WEBHOOK_RETENTION_DAYS", "30")),
             webhook_max_endpoints=int(env.get("WHATSAM_WEBHOOK_MAX_ENDPOINTS", "20")),
             webhook_kms_key_id=env.get("WHATSAM_WEBHOOK_KMS_KEY_ID", ""),
+            rate_limits=env.get("WHATSAM_RATE_LIMITS", ""),
+            usage_sync_grace_seconds=int(env.get("WHATSAM_USAGE_SYNC_GRACE", "300")),
+            prices=parse_price_table(env.get("WHATSAM_PRICES"), env.get("WHATSAM_CURRENCY")),
         )
 
     def require_secrets(self) -> None:

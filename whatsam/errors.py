@@ -20,6 +20,8 @@ class AppError(ChaliceUnhandledError):
         if code is not None:
             self.code = code
         self.details = details or {}
+        # Extra response headers (e.g. a limited route's RateLimit headers survive its errors).
+        self.headers: dict[str, str] = {}
 
     def to_body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}

@@ -29,6 +29,9 @@ class WorkerConfig:
     engine_options: dict[str, object] = field(default_factory=dict)
     # Outside AWS: send events over HTTPS instead of the events queue.
     events_url: str | None = None
+    # Every this many seconds each connected session is counted one session-minute; 60 in
+    # production, shorter only to observe the count in tests.
+    session_minute_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> WorkerConfig:
@@ -45,6 +48,7 @@ class WorkerConfig:
             "lease_ttl_seconds": float(env.get("WHATSAM_LEASE_TTL", "30")),
             "renew_every_seconds": float(env.get("WHATSAM_LEASE_RENEW_EVERY", "10")),
             "heartbeat_every_seconds": float(env.get("WHATSAM_WORKER_HEARTBEAT", "10")),
+            "session_minute_seconds": float(env.get("WHATSAM_SESSION_MINUTE_SECONDS", "60")),
         }
         if env.get("WHATSAM_WORKER_DATA_DIR"):
             values["data_dir"] = Path(env["WHATSAM_WORKER_DATA_DIR"])

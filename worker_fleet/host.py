@@ -454,6 +454,10 @@ class SessionHost:
         with self._lock:
             return sorted(self._sessions)
 
+    def connected_sessions(self) -> list[tuple[str, str]]:
+        """(tenant id, session id) of every session held with its socket connected."""
+        return [(h.tenant_id, h.session_id) for h in self._all() if h.status == "connected"]
+
     def status_breakdown(self) -> dict[str, int]:
         counts = Counter(h.status for h in self._all())
         for status in ("connecting", "qr", "connected"):

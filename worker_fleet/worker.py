@@ -28,6 +28,7 @@ from whatsam.config import Settings
 from whatsam.contracts.commands import ConnectSession, SessionCommand, decode_command
 from whatsam.domain.model import utcnow
 from whatsam.messaging.media import MediaStore
+from whatsam.metering.counters import UsageCounters
 from whatsam.services.routing import CommandRouter, inbox_queue_name
 from whatsam.services.sessions import CONNECT_QUEUE
 from worker_fleet.config import WorkerConfig
@@ -36,6 +37,7 @@ from worker_fleet.host import HostDeps, SessionHost
 from worker_fleet.http_server import start_http_server
 from worker_fleet.media_fetch import MediaFetcher
 from worker_fleet.outbox import Pacing
+from worker_fleet.session_minutes import SessionMinuteTicker
 from worker_fleet.stats import ProcessStats
 
 log = logging.getLogger("whatsam.worker")
@@ -50,7 +52,8 @@ class Worker:
         self._workers = WorkerRepository()
         leases = LeaseRepository(ttl_ms=int(config.lease_ttl_seconds * 1000))
         queues = QueuePublisher(settings)
-        cache = SessionCache(redis_from_url(settings.redis_url))
+        redis = redis_from_url(settings.redis_url)
+        cache = SessionCache(redis)
         sink: EventSink = (HttpSink(config.events_url, settings.worker_token) if config.events_url
                            else QueueSink(queues))
         self.host = SessionHost(config, HostDeps(
@@ -59,6 +62,8 @@ class Worker:
             messages=MessageRepository(settings.message_retention_days), media=MediaStore(settings),
             pacing=Pacing(settings.send_min_gap_seconds, settings.send_jitter_seconds),
             fetch_url=MediaFetcher(allow_insecure=settings.dev_mode, max_bytes=settings.max_media_bytes).fetch))
+        self._minutes = SessionMinuteTicker(self.host.connected_sessions, UsageCounters(redis),
+                                            every_seconds=config.session_minute_seconds)
         self._stop = threading.Event()
         self._drained = threading.Event()
         self._stats = ProcessStats()
@@ -80,7 +85,8 @@ class Worker:
             capacity=self.config.capacity, version=__version__, engine=self.config.engine, started_at=now,
             last_heartbeat=now, stats=self._heartbeat_stats()))
         for target, name in ((self._consume_connect, "connect-consumer"), (self._consume_inbox, "inbox-consumer"),
-                             (self._renew_loop, "lease-renewer"), (self._heartbeat_loop, "heartbeat")):
+                             (self._renew_loop, "lease-renewer"), (self._heartbeat_loop, "heartbeat"),
+                             (self._count_session_minutes, "session-minutes")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -182,6 +188,9 @@ class Worker:
                 self.host.renew_leases()
             except Exception:
                 log.exception("lease renewal round failed")
+
+    def _count_session_minutes(self) -> None:
+        self._minutes.run(self._stop)
 
     def _heartbeat_loop(self) -> None:
         while not self._stop.wait(self.config.heartbeat_every_seconds):

@@ -9,7 +9,8 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "POST", "/v1/auth/register", summary="Create an account", tag="auth", auth="none",
-          body=RegisterRequest, status=201, errors=(409,), response_description="The user and a token pair")
+          body=RegisterRequest, status=201, errors=(409,), response_description="The user and a token pair",
+          limits=("register",))
 def register(call: Call) -> dict:
     user, pair = container().accounts.register(email=call.body.email, password=call.body.password,
                                                name=call.body.name)
@@ -17,7 +18,8 @@ def register(call: Call) -> dict:
 
 
 @endpoint(bp, "POST", "/v1/auth/login", summary="Log in with email and password", tag="auth", auth="none",
-          body=LoginRequest, errors=(401, 403), response_description="The user and a token pair")
+          body=LoginRequest, errors=(401, 403), response_description="The user and a token pair",
+          limits=("login",))
 def login(call: Call) -> dict:
     user, pair = container().accounts.login(email=call.body.email, password=call.body.password)
     return {"user": user_view(user), **pair.to_dict()}

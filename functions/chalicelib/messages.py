@@ -20,7 +20,7 @@ def _view(record: Any) -> dict:
 
 @endpoint(bp, "POST", "/v1/messages", summary="Send a message of any type (202: queued; see its status)",
           tag="messages", auth="api_key", body=SendMessageBody, status=202, errors=(404, 409, 413, 422, 429),
-          response_description="Accepted and queued", max_body=_SEND_BODY_LIMIT)
+          response_description="Accepted and queued", max_body=_SEND_BODY_LIMIT, limits=("messages",))
 def send_message(call: Call) -> dict:
     record = container().messaging.accept(call.key.user, call.key.session_id, call.body.root,
                                           call.request.headers.get("idempotency-key"))

@@ -16,7 +16,7 @@ bp = Blueprint(__name__)
 
 @endpoint(bp, "POST", "/v1/sessions", summary="Create a session card (one per WhatsApp number)",
           tag="sessions", auth="user", body=CreateSessionRequest, status=201, errors=(409,),
-          response_description="The card and its first API key, shown once")
+          response_description="The card and its first API key, shown once", limits=("session_ops",))
 def create_session(call: Call) -> dict:
     card, key, secret = container().sessions.create(call.user.user, name=call.body.name,
                                                     description=call.body.description)
@@ -44,14 +44,14 @@ def update_session(call: Call, session_id: str) -> dict:
 
 @endpoint(bp, "DELETE", "/v1/sessions/{session_id}",
           summary="Delete a session card, its API keys and its auth state", tag="sessions", auth="user",
-          status=204, errors=(404,), response_description="Deleted")
+          status=204, errors=(404,), response_description="Deleted", limits=("session_ops",))
 def delete_session(call: Call, session_id: str) -> None:
     container().sessions.delete(call.user.user, session_id)
 
 
 @endpoint(bp, "POST", "/v1/sessions/{session_id}/connect",
           summary="Start connecting: a worker picks the session up and produces a QR code", tag="sessions",
-          auth="user", status=202, errors=(404, 409), response_description="Connecting")
+          auth="user", status=202, errors=(404, 409), response_description="Connecting", limits=("session_ops",))
 def connect_session(call: Call, session_id: str) -> dict:
     return session_view(container().sessions.connect(call.user.user, session_id))
 
@@ -65,7 +65,7 @@ def list_api_keys(call: Call, session_id: str) -> dict:
 
 
 @endpoint(bp, "POST", "/v1/sessions/{session_id}/api-keys", summary="Create an API key (secret shown once)",
-          tag="api-keys", auth="user", body=CreateApiKeyRequest, status=201, errors=(404,))
+          tag="api-keys", auth="user", body=CreateApiKeyRequest, status=201, errors=(404,), limits=("session_ops",))
 def create_api_key(call: Call, session_id: str) -> dict:
     services = container()
     card = services.sessions.get(call.user.user, session_id)
@@ -108,26 +108,26 @@ def session_qr(call: Call, session_id: str) -> Response | dict:
 
 @endpoint(bp, "POST", "/v1/sessions/{session_id}/pairing-code",
           summary="Link by phone number instead of QR: an 8-character code to type on the phone", tag="sessions",
-          auth="user", body=PairingCodeRequest, errors=(404, 409, 504))
+          auth="user", body=PairingCodeRequest, errors=(404, 409, 504), limits=("session_ops",))
 def pairing_code(call: Call, session_id: str) -> dict:
     return container().lifecycle.pairing_code(call.user.user, session_id, call.body.phone)
 
 
 @endpoint(bp, "POST", "/v1/sessions/{session_id}/disconnect",
           summary="Close the socket, keep the link: connect again without a scan", tag="sessions", auth="user",
-          status=202, errors=(404,))
+          status=202, errors=(404,), limits=("session_ops",))
 def disconnect_session(call: Call, session_id: str) -> dict:
     return session_view(container().lifecycle.disconnect(call.user.user, session_id))
 
 
 @endpoint(bp, "POST", "/v1/sessions/{session_id}/logout",
           summary="Unlink the device and delete its credentials", tag="sessions", auth="user", status=202,
-          errors=(404,))
+          errors=(404,), limits=("session_ops",))
 def logout_session(call: Call, session_id: str) -> dict:
     return session_view(container().lifecycle.logout(call.user.user, session_id))
 
 
 @endpoint(bp, "POST", "/v1/sessions/{session_id}/restart", summary="Reconnect the session's socket",
-          tag="sessions", auth="user", status=202, errors=(404, 409))
+          tag="sessions", auth="user", status=202, errors=(404, 409), limits=("session_ops",))
 def restart_session(call: Call, session_id: str) -> dict:
     return session_view(container().lifecycle.restart(call.user.user, session_id))

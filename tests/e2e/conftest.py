@@ -89,6 +89,9 @@ FAST_FLEET = {
 def start_dev(tmp_dir: str, *extra: str, env_overrides: dict[str, str] | None = None) -> DevProcess:
     env = {k: v for k, v in os.environ.items()
            if k not in {"REDIS_URL", "AWS_ENDPOINT_URL"} and not k.startswith("WHATSAM_")}
+    # Every test client is 127.0.0.1, so the per-IP login/register brakes are widened; a
+    # module that tests them passes its own WHATSAM_RATE_LIMITS.
+    env["WHATSAM_RATE_LIMITS"] = "login-ip=100000/864000,register-ip=100000/864000"
     env.update(env_overrides or {})
     env["WHATSAM_DEV_STATE"] = os.path.join(tmp_dir, "dev-stack.json")
     port = free_port()

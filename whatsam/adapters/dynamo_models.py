@@ -13,6 +13,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from whatsam.adapters.message_models import JournalModel, MessageModel
+from whatsam.adapters.usage_models import StatementModel, UsageModel
 from whatsam.adapters.webhook_models import WebhookDeliveryModel, WebhookEndpointModel
 from whatsam.config import Settings
 
@@ -211,6 +212,8 @@ ALL_MODELS: tuple[type[Model], ...] = (
     JournalModel,
     WebhookEndpointModel,
     WebhookDeliveryModel,
+    UsageModel,
+    StatementModel,
 )
 
 # Attributes DynamoDB expires for storage hygiene (never relied on for correctness).

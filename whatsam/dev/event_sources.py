@@ -127,7 +127,8 @@ class Scheduler(threading.Thread):
         self._settings = settings
         self._halt = stop
         now = time.monotonic()
-        self._plan = [(source, schedule_interval(_expression(source)) / speedup) for source in sources]
+        self._plan = [(source, interval / speedup) for source in sources
+                      if (interval := local_interval(source)) is not None]
         self._due = {source.name: now + interval for source, interval in self._plan}
 
     def run_now(self, name: str) -> Any:
@@ -144,6 +145,15 @@ class Scheduler(threading.Thread):
                         self.run_now(source.name)
                     except Exception:
                         log.exception("scheduled handler %s failed", source.name)
+
+
+def local_interval(source: ScheduledEventConfig) -> float | None:
+    """Seconds between local runs of a schedule; None for a `cron(...)` one, which is bound to
+    the calendar (the monthly close): locally it runs on demand (`whatsam billing close`)."""
+    expression = _expression(source)
+    if expression.strip().startswith("cron("):
+        return None
+    return schedule_interval(expression)
 
 
 def split_sources(app: Chalice) -> tuple[list[SQSEventConfig], list[ScheduledEventConfig]]:

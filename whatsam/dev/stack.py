@@ -19,7 +19,7 @@ from chalice.local import LocalDevServer, create_local_server
 from whatsam.adapters.redis_client import redis_from_url
 from whatsam.config import Settings
 from whatsam.dev.app_loader import load_app
-from whatsam.dev.event_sources import Scheduler, SqsPoller, split_sources
+from whatsam.dev.event_sources import Scheduler, SqsPoller, local_interval, split_sources
 from whatsam.dev.processes import ChildService, aws_test_credentials, start_moto_server, start_redis_server
 from whatsam.dev.state import clear_state, write_state
 from whatsam.dev.terminal_qr import TerminalQrPrinter
@@ -96,7 +96,8 @@ class DevStack:
             self.threads.append(Scheduler(app, schedules, self.settings, self.stop_event,
                                           speedup=self.options.schedule_speedup))
             for schedule in schedules:
-                self.banner.append(f"Schedule       {schedule.schedule_expression} -> {schedule.name}")
+                local = "" if local_interval(schedule) is not None else " (not run locally: on demand)"
+                self.banner.append(f"Schedule       {schedule.schedule_expression} -> {schedule.name}{local}")
         self.server = create_local_server(app, Config.create(chalice_app=app, stage="dev"), self.options.host,
                                           self.options.port)
         self.threads.append(threading.Thread(target=self.server.serve_forever, name="api", daemon=True))
@@ -113,7 +114,11 @@ class DevStack:
         self.banner.insert(0, f"API            http://{self.options.host}:{self.options.port}  "
                               f"(OpenAPI: /v1/openapi.json)")
         self.banner.append("Dev mode       ON: /v1/dev routes enabled; webhooks may target http:// and loopback")
-        write_state(api=f"http://{self.options.host}:{self.options.port}", worker_token=env["WHATSAM_WORKER_TOKEN"])
+        # The operator CLI (`whatsam usage sync`, `whatsam admin create-user`, ...) reads the rest
+        # to reach this stack's emulator, Redis and names from another terminal.
+        write_state(api=f"http://{self.options.host}:{self.options.port}", worker_token=env["WHATSAM_WORKER_TOKEN"],
+                    aws_endpoint_url=env["AWS_ENDPOINT_URL"], redis_url=env["REDIS_URL"],
+                    prefix=self.settings.resource_prefix, region=self.settings.aws_region)
 
     def wait(self, ready: Callable[[], None] | None = None) -> None:
         if ready:

@@ -17,6 +17,9 @@ class TierLimits:
     sessions: int
     messages_per_hour: int
     api_calls_per_hour: int
+    # Session operations (create, delete, connect, disconnect, logout, restart, pairing code,
+    # API-key create) per minute and user: the same for every tier, they cost a worker round trip.
+    session_ops_per_minute: int = 60
 
 
 LIMITS: dict[Tier, TierLimits] = {

@@ -18,7 +18,9 @@ from pydantic import BaseModel, ValidationError
 
 from whatsam.bootstrap import container
 from whatsam.domain.model import User
-from whatsam.errors import Forbidden, PayloadTooLarge, Unauthorized, ValidationFailed
+from whatsam.errors import AppError, Forbidden, PayloadTooLarge, Unauthorized, ValidationFailed
+from whatsam.http.rate_limits import Gate, RouteLimit, charges_for
+from whatsam.metering.counters import Metric
 from whatsam.services.principals import KeyPrincipal, UserPrincipal
 
 Auth = Literal["none", "user", "admin", "api_key", "worker", "dev"]
@@ -33,6 +35,8 @@ class RouteDoc:
     status: int
     errors: tuple[int, ...]
     response_description: str
+    # Its answers carry RateLimit-Policy / RateLimit headers and it may answer 429.
+    rate_limited: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,25 +145,65 @@ def int_query(request: Request, name: str, *, default: int | None, minimum: int,
     return value
 
 
+# Callers whose every call is charged the API-call limits (and counted as an API call).
+_METERED_AUTH = frozenset({"user", "admin", "api_key", "dev"})
+# Limits keyed by something in the body: the body is parsed before they are charged.
+_BODY_KEYED: frozenset[RouteLimit] = frozenset({"login"})
+
+
+def count_api_call(principal: UserPrincipal | KeyPrincipal | None) -> None:
+    if principal is None:
+        return
+    session_id = principal.session_id if isinstance(principal, KeyPrincipal) else None
+    container().usage_counters.add(principal.user.user_id, Metric.API_CALLS, session_id=session_id)
+
+
+def rate_gate(limits: tuple[RouteLimit, ...], request: Request, principal: UserPrincipal | KeyPrincipal | None,
+              body: Any) -> Gate:
+    services = container()
+    return Gate(services.rate_limiter, charges_for(limits, principal, request, body, services.rate_policies))
+
+
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, auth: Auth,
              body: type[BaseModel] | None = None, status: int = 200, errors: tuple[int, ...] = (),
-             response_description: str = "OK",
-             max_body: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    doc_errors = tuple(sorted(set(_DEFAULT_ERRORS[auth] + errors + ((400, 413) if body else ()))))
+             response_description: str = "OK", max_body: int | None = None,
+             limits: tuple[RouteLimit, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`limits`: the route's own rate limits on top of the API-call limits every authenticated
+    call is charged (`messages`, `session_ops`, `login`, `register`)."""
+    rate_limited = auth in _METERED_AUTH or bool(limits)
+    doc_errors = tuple(sorted(set(_DEFAULT_ERRORS[auth] + errors + ((400, 413) if body else ())
+                                  + ((429,) if rate_limited else ()))))
     doc = RouteDoc(summary=summary, tag=tag, auth=auth, body=body, status=status, errors=doc_errors,
-                   response_description=response_description)
+                   response_description=response_description, rate_limited=rate_limited)
+    body_first = bool(_BODY_KEYED.intersection(limits))
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def chalice_view(**path_params: str) -> Any:
             request = bp.current_request
             principal = authenticate(request, auth)
-            parsed = parse_body(request, body, max_body) if body is not None else None
-            result = view(Call(request=request, principal=principal, body=parsed), **path_params)
-            if isinstance(result, Response):
-                return result
-            return Response(body=result if result is not None else "", status_code=status,
-                            headers={"Content-Type": "application/json"} if result is not None else {})
+            parsed = parse_body(request, body, max_body) if body is not None and body_first else None
+            gate = rate_gate(limits, request, principal, parsed) if rate_limited else None
+            if gate is not None:
+                gate.admit()
+            try:
+                if auth in _METERED_AUTH:
+                    count_api_call(principal)
+                if body is not None and parsed is None:
+                    parsed = parse_body(request, body, max_body)
+                result = view(Call(request=request, principal=principal, body=parsed), **path_params)
+                if gate is not None:
+                    gate.succeeded()
+            except AppError as error:
+                if gate is not None:
+                    error.headers.update(gate.headers)
+                raise
+            if not isinstance(result, Response):
+                result = Response(body=result if result is not None else "", status_code=status,
+                                  headers={"Content-Type": "application/json"} if result is not None else {})
+            if gate is not None:
+                result.headers.update(gate.headers)
+            return result
 
         chalice_view.openapi = doc  # type: ignore[attr-defined]
         bp.route(path, methods=[method])(chalice_view)

@@ -42,7 +42,7 @@ def request_id_for(request: Request | None) -> str:
 
 
 def error_response(error: AppError, request_id: str) -> Response:
-    headers: dict[str, str | list[str]] = {"Content-Type": "application/json"}
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json", **error.headers}
     if isinstance(error, TooManyRequests):
         headers["Retry-After"] = str(error.retry_after)
     body = error.to_body()

@@ -39,6 +39,27 @@ _SECURITY: dict[str, list[dict[str, list[str]]]] = {
 }
 
 
+_RATE_LIMIT_HEADERS: dict[str, Any] = {
+    "RateLimit-Policy": {
+        "description": "The limits this call was charged (draft-ietf-httpapi-ratelimit-headers), e.g. "
+                       '`"api-user";q=1000;w=3600`: quota `q` per window `w` seconds.',
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What is left of each limit, e.g. `"api-user";r=997;t=11`: `r` units remain, the '
+                       "limit is whole again in `t` seconds.",
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {"description": "Seconds until the refused call would be admitted.",
+                    "schema": {"type": "integer", "minimum": 1}},
+}
+
+
+def _headers(status: int) -> dict[str, Any]:
+    names = ["RateLimit-Policy", "RateLimit"] + (["Retry-After"] if status == 429 else [])
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
 def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, definition in schema.pop("$defs", {}).items():
@@ -69,6 +90,11 @@ def _operation(view_name: str, path: str, doc: RouteDoc | None, components: dict
             "description": HTTPStatus(status).phrase,
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
+    if doc.rate_limited:
+        # A 401 that refuses the credentials comes before any limit is charged: no headers.
+        for status_text, response in op["responses"].items():
+            if status_text != "401" or doc.auth == "none":
+                response["headers"] = _headers(int(status_text))
     return op
 
 
@@ -87,6 +113,7 @@ def build_document(routes: dict[str, dict[str, Any]], *, server_url: str | None 
         "paths": paths,
         "components": {
             "schemas": components,
+            "headers": _RATE_LIMIT_HEADERS,
             "securitySchemes": {
                 "bearerJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "bearerApiKey": {"type": "http", "scheme": "bearer", "description": "Session API key `wsk_…`"},

@@ -32,6 +32,7 @@ from whatsam.messaging.requests import (
     SendMessageRequest,
 )
 from whatsam.messaging.status import MessageStatus
+from whatsam.metering.counters import Metric, UsageCounters
 from whatsam.services.routing import CommandRouter
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ def vcard_for(name: str, phone_digits: str) -> str:
 
 class MessagingService:
     def __init__(self, settings: Settings, sessions: SessionRepository, messages: MessageRepository,
-                 journal: JournalRepository, router: CommandRouter, media: MediaStore, recipient_cap: RecipientCap):
+                 journal: JournalRepository, router: CommandRouter, media: MediaStore, recipient_cap: RecipientCap,
+                 usage: UsageCounters):
         self._settings = settings
         self._sessions = sessions
         self._messages = messages
@@ -64,6 +66,7 @@ class MessagingService:
         self._router = router
         self._media = media
         self._cap = recipient_cap
+        self._usage = usage
 
     # ------------------------------------------------------------------ sending
 
@@ -98,6 +101,8 @@ class MessagingService:
             earlier = self._messages.get(message_id)
             assert earlier is not None
             return self._replay(earlier, fingerprint)
+        # Counted here, once: replays of an Idempotency-Key return above and count nothing.
+        self._count_sent(card)
         try:
             self._router.send_to_owner(session_id, SendPending(session_id=session_id, tenant_id=card.tenant_id,
                                                                message_id=message_id))
@@ -105,6 +110,14 @@ class MessagingService:
             # Accepted is durable: the holder's periodic outbox sweep or the next claim sends it.
             log.exception("could not notify the worker of %s; the outbox sweep will send it", message_id)
         return record
+
+    def _count_sent(self, card: SessionCard) -> None:
+        try:
+            self._usage.add(card.tenant_id, Metric.MESSAGES_SENT, session_id=card.session_id)
+        except Exception:
+            # The message is accepted and durable; failing its 202 over a lost count would make
+            # the client retry a send that is already on its way.
+            log.exception("could not count an accepted message of %s", card.session_id)
 
     @staticmethod
     def _replay(earlier: MessageRecord, fingerprint: str) -> MessageRecord:

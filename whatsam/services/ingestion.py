@@ -23,6 +23,7 @@ from whatsam.contracts.events import (
 from whatsam.domain.model import SessionCard, SessionStatus, utcnow
 from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.status import MessageStatus
+from whatsam.metering.counters import Metric, UsageCounters
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +58,14 @@ Subscriber = Callable[[AnyEvent], None]
 
 class EventIngestion:
     def __init__(self, sessions: SessionRepository, cache: SessionCache, messages: MessageRepository,
-                 journal: JournalRepository, subscribers: Sequence[Subscriber] = ()):
+                 journal: JournalRepository, subscribers: Sequence[Subscriber] = (),
+                 usage: UsageCounters | None = None):
         self._sessions = sessions
         self._cache = cache
         self._messages = messages
         self._journal = journal
         self._subscribers = list(subscribers)
+        self._usage = usage
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -101,6 +104,9 @@ class EventIngestion:
             return event, Outcome.REDELIVERED
         if isinstance(event, MessageReceivedEvent):
             self._messages.add(received_record(event))
+            # Only here, after the journal took the event: a redelivery never reaches this line.
+            if self._usage is not None:
+                self._usage.add(event.tenant_id, Metric.MESSAGES_RECEIVED, session_id=event.session_id)
         else:
             target = self._messages.find_by_wa_id(event.session_id, event.wa_id)
             if target is not None:

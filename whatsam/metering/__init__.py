@@ -1,0 +1,1 @@
+"""Usage metering, rate limits and billing (spec §3.5)."""
