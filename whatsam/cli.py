@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import signal
 import sys
 import urllib.error
 import urllib.request
 from types import FrameType
 from typing import Any
+
+from whatsam.logs import configure_logging
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -122,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     args = build_parser().parse_args(argv)
     return int(args.handler(args))
 

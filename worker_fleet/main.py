@@ -4,13 +4,12 @@ stopTimeout): stop taking work, snapshot, close sockets, hand sessions back, exi
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
-import sys
 import threading
 from types import FrameType
 
 from whatsam.config import Settings
+from whatsam.logs import configure_logging
 from worker_fleet.config import WorkerConfig
 from worker_fleet.worker import Worker
 
@@ -42,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    configure_logging()
     parser = argparse.ArgumentParser(prog="whatsam worker")
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from whatsam.config import Settings
+from whatsam.logs import configure_logging
 from worker_fleet.engines.base import Engine, EngineClient, EngineEvent, get_engine
 from worker_fleet.media_fetch import MediaFetcher
 
@@ -140,7 +141,7 @@ def _build_engine(name: str, options: dict[str, Any]) -> Engine:
 
 def shard_main(engine_name: str, conn: Connection, engine_options: dict[str, Any]) -> None:
     """Entry point of the shard subprocess."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s shard: %(message)s")
+    configure_logging("%(asctime)s %(levelname)s shard: %(message)s")
     # The worker decides when shards stop (after its drain): a Ctrl-C to the process group
     # must not kill sockets before their state is snapshotted. SIGTERM stays deadly, so
     # multiprocessing's exit handler can always terminate a shard.

@@ -7,9 +7,10 @@ import hashlib
 import pytest
 from aws_lambda_powertools.utilities.data_classes import SQSEvent as PowertoolsSQSEvent
 from aws_lambda_powertools.utilities.parser.models import SqsModel
+from chalice.app import Cron, Rate, ScheduledEventConfig
 from chalice.app import SQSEvent as ChaliceSQSEvent
 
-from whatsam.dev.event_sources import schedule_interval, sqs_event
+from whatsam.dev.event_sources import expression_of, local_interval, schedule_interval, sqs_event
 
 ARN = "arn:aws:sqs:us-east-1:123456789012:t-connect"
 
@@ -27,6 +28,16 @@ def test_schedule_interval(expression: str, seconds: float) -> None:
 def test_schedule_interval_rejects(expression: str) -> None:
     with pytest.raises(ValueError):
         schedule_interval(expression)
+
+
+def test_calendar_schedules_read_as_their_expression_and_run_only_on_demand() -> None:
+    monthly = ScheduledEventConfig(name="close_month", handler_string="app.close_month",
+                                   schedule_expression=Cron(30, 0, 1, "*", "?", "*"), description="")
+    hourly = ScheduledEventConfig(name="sync_usage", handler_string="app.sync_usage",
+                                  schedule_expression=Rate(1, unit=Rate.HOURS), description="")
+    assert expression_of(monthly) == "cron(30 0 1 * ? *)"
+    assert local_interval(monthly) is None
+    assert (expression_of(hourly), local_interval(hourly)) == ("rate(1 hour)", 3600.0)
 
 
 def _message(body: str, *, md5: str | None = None, n: int = 1) -> dict:

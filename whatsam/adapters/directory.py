@@ -4,38 +4,22 @@ customer's hot path."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
+from whatsam.adapters.cursors import decode_cursor, encode_cursor, start_key
 from whatsam.adapters.dynamo_models import SessionModel, UserModel
 from whatsam.adapters.repositories import _card, _user
 from whatsam.domain.model import SessionCard, User
-from whatsam.errors import ValidationFailed
 
 _PAGE_SIZE = 100
 
 
-def encode_cursor(key_name: str, value: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({key_name: value}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, key_name: str) -> dict[str, Any]:
-    """The DynamoDB start key of a cursor this API issued, or a 400 (never a DynamoDB error)."""
-    bad = ValidationFailed("`cursor` is not a cursor this list returned.", code="invalid_cursor")
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error) as exc:
-        raise bad from exc
-    if not (isinstance(data, dict) and set(data) == {key_name} and isinstance(data[key_name], str)
-            and 0 < len(data[key_name]) <= 128):
-        raise bad
-    return {key_name: {"S": data[key_name]}}
+def _start(cursor: str | None, key_name: str) -> dict[str, dict[str, str]] | None:
+    return start_key(decode_cursor(cursor, (key_name,))) if cursor else None
 
 
 def _page(items: Iterator[Any], limit: int, key_name: str) -> tuple[list[Any], str | None]:
@@ -44,7 +28,7 @@ def _page(items: Iterator[Any], limit: int, key_name: str) -> tuple[list[Any], s
     taken: list[Any] = []
     for item in items:
         if len(taken) == limit:
-            return taken, encode_cursor(key_name, getattr(taken[-1], key_name))
+            return taken, encode_cursor({key_name: getattr(taken[-1], key_name)})
         taken.append(item)
     return taken, None
 
@@ -52,7 +36,7 @@ def _page(items: Iterator[Any], limit: int, key_name: str) -> tuple[list[Any], s
 class Directory:
     def users_page(self, *, limit: int, cursor: str | None) -> tuple[list[User], str | None]:
         items = UserModel.scan(page_size=_PAGE_SIZE, consistent_read=True,
-                               last_evaluated_key=decode_cursor(cursor, "user_id") if cursor else None)
+                               last_evaluated_key=_start(cursor, "user_id"))
         page, next_cursor = _page(iter(items), limit, "user_id")
         return [_user(item) for item in page], next_cursor
 
@@ -64,7 +48,7 @@ class Directory:
                       cursor: str | None) -> tuple[list[SessionCard], str | None]:
         condition: Condition | None = (SessionModel.worker_id == worker_id) if worker_id else None
         items = SessionModel.scan(filter_condition=condition, page_size=_PAGE_SIZE, consistent_read=True,
-                                  last_evaluated_key=decode_cursor(cursor, "session_id") if cursor else None)
+                                  last_evaluated_key=_start(cursor, "session_id"))
         page, next_cursor = _page(iter(items), limit, "session_id")
         return [_card(item) for item in page], next_cursor
 

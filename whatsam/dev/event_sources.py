@@ -150,7 +150,7 @@ class Scheduler(threading.Thread):
 def local_interval(source: ScheduledEventConfig) -> float | None:
     """Seconds between local runs of a schedule; None for a `cron(...)` one, which is bound to
     the calendar (the monthly close): locally it runs on demand (`whatsam billing close`)."""
-    expression = _expression(source)
+    expression = expression_of(source)
     if expression.strip().startswith("cron("):
         return None
     return schedule_interval(expression)
@@ -162,6 +162,7 @@ def split_sources(app: Chalice) -> tuple[list[SQSEventConfig], list[ScheduledEve
     return sqs, schedules
 
 
-def _expression(source: ScheduledEventConfig) -> str:
+def expression_of(source: ScheduledEventConfig) -> str:
+    """The schedule as its `rate(...)`/`cron(...)` text (Chalice keeps objects for some)."""
     expression = source.schedule_expression
     return expression.to_string() if hasattr(expression, "to_string") else str(expression)

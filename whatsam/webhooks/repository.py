@@ -6,18 +6,15 @@ resolve to at most one recorded outcome per attempt."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 from pynamodb.expressions.update import Action
 
 from whatsam.adapters.conditions import conditional_failed, update_if
+from whatsam.adapters.cursors import decode_cursor, encode_cursor, from_last_key, start_key
 from whatsam.adapters.webhook_models import AttemptAttribute, WebhookDeliveryModel, WebhookEndpointModel
 from whatsam.errors import ValidationFailed
 from whatsam.webhooks.models import Attempt, Delivery, DeliveryStatus, Endpoint
@@ -138,28 +135,15 @@ def _delivery(item: WebhookDeliveryModel) -> Delivery:
         claim_until=None if item.claim_until is None else float(item.claim_until))
 
 
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
+_CURSOR_KEY = ("delivery_id", "endpoint_id", "created_at")
 
 
-def decode_cursor(cursor: str, endpoint_id: str) -> dict[str, Any]:
-    """A cursor this API issued for this endpoint, or a 400 (never a DynamoDB error)."""
-    bad = ValidationFailed("`cursor` is not a cursor this list returned.", code="invalid_cursor")
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error) as exc:
-        raise bad from exc
-    if not isinstance(key, dict) or set(key) != {"delivery_id", "endpoint_id", "created_at"}:
-        raise bad
-    for value in key.values():
-        if not (isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)
-                and 0 < len(value["S"]) <= 128):
-            raise bad
-    if key["endpoint_id"]["S"] != endpoint_id:
-        raise bad
-    return key
+def _cursor_start(cursor: str, endpoint_id: str) -> dict[str, dict[str, str]]:
+    """The start key of a delivery-log cursor, which must be this endpoint's."""
+    key = decode_cursor(cursor, _CURSOR_KEY)
+    if key["endpoint_id"] != endpoint_id:
+        raise ValidationFailed("`cursor` is not a cursor this list returned.", code="invalid_cursor")
+    return start_key(key)
 
 
 class DeliveryRepository:
@@ -253,9 +237,10 @@ class DeliveryRepository:
         results = m.endpoint_index.query(
             endpoint_id, scan_index_forward=False, limit=limit,
             filter_condition=(m.status == status.value) if status is not None else None,
-            last_evaluated_key=decode_cursor(cursor, endpoint_id) if cursor else None)
+            last_evaluated_key=_cursor_start(cursor, endpoint_id) if cursor else None)
         items = [_delivery(item) for item in results]
-        return items, encode_cursor(results.last_evaluated_key) if len(items) >= limit else None
+        last = results.last_evaluated_key
+        return items, encode_cursor(from_last_key(last)) if last and len(items) >= limit else None
 
     def in_range(self, endpoint_id: str, since: datetime, until: datetime,
                  statuses: frozenset[DeliveryStatus]) -> Iterator[Delivery]:
