@@ -71,7 +71,7 @@ from worker_fleet.engines.outgoing import Media
 from worker_fleet.inbound import InboundMessages
 from worker_fleet.outbox import FetchUrl, OutboxContext, Pacing, SessionSender
 from worker_fleet.snapshots import Debouncer, restore_store, snapshot_store
-from worker_fleet.supervisor import ShardGone, ShardSupervisor
+from worker_fleet.supervisor import ShardGone, ShardOperationError, ShardSupervisor
 
 log = logging.getLogger("whatsam.host")
 
@@ -213,26 +213,38 @@ class SessionHost:
         elif isinstance(command, RequestPairingCode):
             self._reply_pairing_code(hosted, command)
         elif isinstance(command, DevScan):
-            self.supervisor.call("simulate_scan", hosted.session_id)
+            self._best_effort(command, "simulate_scan", hosted.session_id)
         elif isinstance(command, DevInbound):
             media = None
             if command.media_key:
                 media = Media(data=self._deps.media.get(command.media_key),
                               mimetype=command.media_mimetype or "application/octet-stream")
-            self.supervisor.call("inject_inbound", hosted.session_id, from_phone=command.from_phone,
-                                 text=command.text, media=media)
+            self._best_effort(command, "inject_inbound", hosted.session_id, from_phone=command.from_phone,
+                              text=command.text, media=media)
         elif isinstance(command, SendPending):
             if hosted.sender is not None:
                 hosted.sender.wake()
         elif isinstance(command, MarkRead):
-            self.supervisor.call("mark_read", hosted.session_id, chat_jid=command.chat_jid,
-                                 message_ids=command.message_ids, sender_jid=command.sender_jid)
+            self._best_effort(command, "mark_read", hosted.session_id, chat_jid=command.chat_jid,
+                              message_ids=command.message_ids, sender_jid=command.sender_jid)
         elif isinstance(command, SendPresence):
-            self.supervisor.call("send_presence", hosted.session_id, chat_jid=command.chat_jid, state=command.state)
+            self._best_effort(command, "send_presence", hosted.session_id, chat_jid=command.chat_jid,
+                              state=command.state)
         elif isinstance(command, CheckContact):
             self._reply_contact(hosted, command)
         else:
             log.warning("ignoring unknown command %s", type(command).__name__)
+
+    def _best_effort(self, command: SessionCommand, operation: str, *args: Any, **kwargs: Any) -> None:
+        """Run a command nobody waits on. If the engine refuses it (the session is in the wrong
+        state, the chat is unknown), that answer is final: raising would redeliver the command
+        and, the inbox being FIFO per session, hold back every later command of the session
+        behind one that can never succeed. A dead shard still raises, so the command is retried."""
+        try:
+            self.supervisor.call(operation, *args, **kwargs)
+        except ShardOperationError as exc:
+            log.warning("%s for %s refused by the engine, dropped: %s", type(command).__name__,
+                        command.session_id, exc)
 
     def _reply_pairing_code(self, hosted: HostedSession, command: RequestPairingCode) -> None:
         try:

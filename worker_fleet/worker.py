@@ -42,6 +42,13 @@ from worker_fleet.stats import ProcessStats
 
 log = logging.getLogger("whatsam.worker")
 
+# Deliveries of one inbox command before it is given up (see `_receive`).
+MAX_INBOX_ATTEMPTS = 5
+
+
+def _receive_count(message: dict[str, Any]) -> int:
+    return int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+
 
 class Worker:
     def __init__(self, config: WorkerConfig, settings: Settings):
@@ -142,7 +149,8 @@ class Worker:
     def _receive(self, url: str, *, wait: int, handle: Any) -> int:
         try:
             messages = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10 if url == self.inbox_url else 1,
-                                                 WaitTimeSeconds=wait).get("Messages", [])
+                                                 WaitTimeSeconds=wait,
+                                                 AttributeNames=["ApproximateReceiveCount"]).get("Messages", [])
         except ClientError:
             log.exception("receiving from %s failed", url)
             self._stop.wait(1.0)
@@ -151,7 +159,15 @@ class Worker:
             try:
                 done = handle(message["Body"])
             except Exception:
-                log.exception("handling a message from %s failed; it will be redelivered", url)
+                if url == self.inbox_url and _receive_count(message) >= MAX_INBOX_ATTEMPTS:
+                    # The inbox is FIFO per session and has no dead-letter queue (it is this
+                    # worker's own): a command failing for good would hold back every later
+                    # command of its session. Sends lose nothing: the outbox is the truth.
+                    log.exception("dropping a command after %d failed attempts: %s", MAX_INBOX_ATTEMPTS,
+                                  message["Body"][:200])
+                    self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                else:
+                    log.exception("handling a message from %s failed; it will be redelivered", url)
                 continue
             if done:
                 self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

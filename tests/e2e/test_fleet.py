@@ -95,6 +95,8 @@ def test_connect_qr_scan_connected(fleet_stack: DevProcess) -> None:
     card = _wait_until(fleet_stack, token, session_id, lambda c: c["status"] == "connected")
     assert card["phone"] and card["phone"].isdigit()
     assert fleet_stack.request("GET", f"/v1/sessions/{session_id}/qr", token=token)[0] == 404
+    again = fleet_stack.request("POST", f"/v1/dev/sessions/{session_id}/scan", token=token)
+    assert (again[0], again[1]["error"]["code"]) == (409, "session_not_awaiting_scan")
 
 
 def test_killed_worker_session_comes_back_without_a_scan(fleet_stack: DevProcess) -> None:
@@ -103,7 +105,7 @@ def test_killed_worker_session_comes_back_without_a_scan(fleet_stack: DevProcess
     card = _connect_and_scan(fleet_stack, token, session_id)
     holder, phone = card["worker_id"], card["phone"]
 
-    pid = _worker_pid(holder)
+    pid = _worker_pid(fleet_stack, holder)
     os.kill(pid, signal.SIGKILL)
 
     back = _wait_until(fleet_stack, token, session_id,
@@ -173,8 +175,9 @@ def _wait_for_qr_change(stack: DevProcess, token: str, session_id: str, first: s
     pytest.fail("the QR code never rotated")
 
 
-def _worker_pid(worker_id: str) -> int:
-    found = subprocess.run(["pgrep", "-f", f"worker_fleet.main --worker-id {worker_id} "], capture_output=True,
-                           text=True, check=False).stdout.split()
+def _worker_pid(stack: DevProcess, worker_id: str) -> int:
+    # This stack's own child: another `whatsam dev` on the machine has workers of the same name.
+    found = subprocess.run(["pgrep", "-P", str(stack.process.pid), "-f", f"worker_fleet.main --worker-id {worker_id} "],
+                           capture_output=True, text=True, check=False).stdout.split()
     assert len(found) == 1, f"expected one process for {worker_id}, found {found}"
     return int(found[0])

@@ -94,6 +94,11 @@ class LifecycleService:
 
     def dev_scan(self, owner: User | None, session_id: str) -> SessionCard:
         card = self._dev_card(owner, session_id)
+        if card.status is not SessionStatus.QR:
+            # Only a phone looking at a QR (or a pairing code) can scan: say so now rather
+            # than send the worker a command its engine must refuse.
+            raise Conflict("There is no QR code to scan: connect the session and wait for status `qr`.",
+                           code="session_not_awaiting_scan", details={"status": card.status.value})
         self._require_worker(card, _command(DevScan, card))
         return card
 

@@ -16,7 +16,7 @@ import pytest
 from tests.integration.fleet.conftest import WorkerProcess, wait_for_card
 from whatsam.adapters.workers import WorkerRepository
 from whatsam.bootstrap import Container
-from whatsam.contracts.commands import ConnectSession, DevScan
+from whatsam.contracts.commands import ConnectSession, DevScan, DisconnectSession
 from whatsam.domain.model import SessionStatus, User, utcnow
 
 pytestmark = pytest.mark.integration
@@ -102,3 +102,18 @@ def test_duplicate_connects_across_workers_never_open_two_sockets(
         holders = [worker_id for worker_id, ids in hosted.items() if session_id in ids]
         assert holders == [services.leases.get(session_id).worker_id], "open on exactly one worker: the holder"  # type: ignore[union-attr]
     assert all("whatsam_worker_sessions" in _metrics(w) for w in workers)
+
+
+def test_a_command_the_engine_refuses_never_holds_back_the_sessions_next_ones(
+        services: Container, owner: User, ingest: None, start_worker: Callable[[str], WorkerProcess]) -> None:
+    """The inbox is FIFO per session: a scan of an already linked session (refused by the
+    engine) used to be redelivered forever, and every later command of the session waited."""
+    worker = start_worker(f"refused-{os.getpid()}")
+    session_id, _ = _connected_session(services, owner, worker)
+    card = services.sessions.get(owner, session_id)
+    services.router.send(worker.worker_id, session_id, DevScan(session_id=session_id, tenant_id=card.tenant_id))
+    services.router.send(worker.worker_id, session_id, DisconnectSession(session_id=session_id,
+                                                                         tenant_id=card.tenant_id))
+    # Well inside the refused command's 60 s visibility timeout, which it used to wait out.
+    wait_for_card(services, session_id, lambda c: c.status is SessionStatus.DISCONNECTED, timeout=30)
+    assert worker.process.poll() is None
