@@ -17,4 +17,5 @@ dev: install
 	$(VENV)/bin/whatsam dev $(ARGS)
 
 test: install
+	@scripts/ensure-chromium
 	VENV=$(VENV) scripts/test $(ARGS)

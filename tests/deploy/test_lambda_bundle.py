@@ -75,12 +75,15 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 30000
 
+def api_event(path, request_id):
+    return {"resource": path, "path": path, "httpMethod": "GET", "headers": {"Accept": "application/json"},
+            "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+            "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
+            "requestContext": {"resourcePath": path, "httpMethod": "GET", "requestId": request_id,
+                               "path": "/prod" + path, "stage": "prod"}}
+
 if kind == "api":
-    event = {"resource": "/health", "path": "/health", "httpMethod": "GET", "headers": {"Accept": "application/json"},
-             "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
-             "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
-             "requestContext": {"resourcePath": "/health", "httpMethod": "GET", "requestId": "req-health-1",
-                                "path": "/prod/health", "stage": "prod"}}
+    event = api_event("/health", "req-health-1")
 elif kind == "sqs":
     event = {"Records": [{"messageId": "not-an-event", "receiptHandle": "r", "body": "{not json",
                           "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
@@ -91,6 +94,8 @@ else:
              "resources": [], "detail": {}}
 try:
     result = function(event, Context())
+    if kind == "api":  # the dashboard page too: it is read from package data
+        result = [result, function(api_event("/", "req-page-1"), Context())]
 except Exception as exc:
     # Powertools fails the whole batch when every record failed: Lambda then retries it all.
     if type(exc).__name__ != "BatchProcessingError":
@@ -123,8 +128,11 @@ def test_each_template_handler_runs_from_the_bundle_in_a_clean_runtime(
     assert output["botocore"].startswith(str(bundle["python"].parent.parent)), "botocore comes from the runtime"
     result = output["result"]
     if kind == "api":
-        assert result["statusCode"] == 200 and json.loads(result["body"]) == {"status": "ok"}
-        assert result["headers"]["X-Request-Id"] == "req-health-1"
+        health, page = result
+        assert health["statusCode"] == 200 and json.loads(health["body"]) == {"status": "ok"}
+        assert health["headers"]["X-Request-Id"] == "req-health-1"
+        assert page["statusCode"] == 200 and page["headers"]["Content-Type"] == "text/html; charset=utf-8"
+        assert 'data-dev-mode="0"' in page["body"], "a deployed stack serves the page without the dev buttons"
     elif kind == "sqs":
         # The one record is undecodable: it must come back as a failure, never be dropped.
         all_failed = "All records failed processing. 1 individual errors logged separately below."

@@ -64,7 +64,7 @@ def _read_banner(process: subprocess.Popen, deadline: float) -> dict[str, str]:
         line = process.stdout.readline()
         if not line:
             raise AssertionError(f"whatsam dev exited early with {process.wait()}")
-        match = re.match(r"\s+(API|AWS emulator|Redis|Worker)\s+(\S+)", line)
+        match = re.match(r"\s+(API|Dashboard|AWS emulator|Redis|Worker)\s+(\S+)", line)
         if match:
             key = match.group(1) if match.group(1) != "Worker" else f"Worker {match.group(2)}"
             banner[key] = match.group(2)

@@ -34,7 +34,8 @@ def _port_open(url: str) -> bool:
 
 
 def test_health_and_banner(dev_stack: DevProcess) -> None:
-    assert {"API", "AWS emulator", "Redis"} <= set(dev_stack.banner)
+    assert {"API", "Dashboard", "AWS emulator", "Redis"} <= set(dev_stack.banner)
+    assert dev_stack.banner["Dashboard"] == dev_stack.base_url + "/"
     assert dev_stack.request("GET", "/health")[:2] == (200, {"status": "ok"})
     status, body, _ = dev_stack.request("GET", "/health/ready")
     assert status == 200, body

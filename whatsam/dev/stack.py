@@ -111,8 +111,9 @@ class DevStack:
             self.fleet.start()
             for worker in self.fleet.workers:
                 self.banner.append(f"Worker         {worker.worker_id} ({self.options.engine}) {worker.endpoint}")
-        self.banner.insert(0, f"API            http://{self.options.host}:{self.options.port}  "
-                              f"(OpenAPI: /v1/openapi.json)")
+        api_url = f"http://{self.options.host}:{self.options.port}"
+        self.banner.insert(0, f"API            {api_url}  (OpenAPI: /v1/openapi.json)")
+        self.banner.insert(1, f"Dashboard      {api_url}/")
         self.banner.append("Dev mode       ON: /v1/dev routes enabled; webhooks may target http:// and loopback")
         # The operator CLI (`whatsam usage sync`, `whatsam admin create-user`, ...) reads the rest
         # to reach this stack's emulator, Redis and names from another terminal.
