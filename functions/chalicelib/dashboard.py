@@ -3,7 +3,7 @@
 from chalice import Blueprint, Response
 
 from whatsam.config import get_settings
-from whatsam.http.dashboard import DASHBOARD_HEADERS, dashboard_page
+from whatsam.http.dashboard import dashboard_response
 from whatsam.http.endpoint import Call, endpoint
 
 bp = Blueprint(__name__)
@@ -12,5 +12,4 @@ bp = Blueprint(__name__)
 @endpoint(bp, "GET", "/", summary="The dashboard: sign up, connect a number, send, see webhooks and usage (HTML)",
           tag="dashboard", auth="none", response_description="The dashboard page (text/html)")
 def dashboard(call: Call) -> Response:
-    return Response(body=dashboard_page(dev_mode=get_settings().dev_mode), status_code=200,
-                    headers=dict(DASHBOARD_HEADERS))
+    return dashboard_response(dev_mode=get_settings().dev_mode)

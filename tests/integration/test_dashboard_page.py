@@ -30,12 +30,15 @@ def test_the_root_serves_the_dashboard_with_a_strict_policy(chalice_app: Any) ->
     assert html.startswith("<!doctype html>") and 'data-dev-mode="1"' in html, "the tests' stack is in dev mode"
     policy = headers["content-security-policy"]
     assert "default-src 'none'" in policy and "connect-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    [nonce] = re.findall(r"script-src 'nonce-([\w-]+)'", policy)
+    assert html.count("<script") == 1 and f'<script nonce="{nonce}">' in html, "only the page's own script runs"
+    assert nonce not in _page(chalice_app)[1], "a fresh nonce on every response"
     assert headers["x-content-type-options"] == "nosniff" and "x-request-id" in headers
     assert "innerHTML" not in html, "the page builds its DOM from data, never from HTML strings"
 
 
 def test_a_deployed_stack_hides_the_dev_buttons() -> None:
-    assert 'data-dev-mode="0"' in dashboard_page(dev_mode=False)
+    assert 'data-dev-mode="0"' in dashboard_page(dev_mode=False, nonce="n")
 
 
 def test_every_call_the_page_makes_is_a_route_of_the_app(chalice_app: Any) -> None:
