@@ -5,12 +5,14 @@ failure names what is missing and, where it helps, shows the YAML to add."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from tests.deploy import cfn
 from whatsam.adapters.dynamo_models import ALL_MODELS, TTL_ATTRIBUTES
 from whatsam.config import Settings
+from whatsam.http.gateway_responses import GATEWAY_RESPONSES
 from whatsam.resources import BUCKETS, QUEUES
 
 NAMES = Settings(resource_prefix=cfn.PREFIX)
@@ -80,6 +82,17 @@ def test_binary_media_types_are_the_apps() -> None:
     declared = cfn.props(api_id)["DefinitionBody"]["x-amazon-apigateway-binary-media-types"]
     assert sorted(declared) == sorted(cfn.app_facts().binary_types), (
         "x-amazon-apigateway-binary-media-types must equal app.api.binary_types, or PNG answers arrive mangled")
+
+
+def test_api_gateways_own_answers_are_in_the_apis_error_shape() -> None:
+    [api_id] = cfn.resources("AWS::Serverless::Api")
+    declared = cfn.props(api_id)["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    expected = {name: {**({"statusCode": str(r.status)} if r.status is not None else {}),
+                       "responseTemplates": {"application/json": r.body()}}
+                for name, r in GATEWAY_RESPONSES.items()}
+    assert declared == expected, "x-amazon-apigateway-gateway-responses must be whatsam.http.gateway_responses"
+    for response in GATEWAY_RESPONSES.values():
+        assert json.loads(response.body("req-1"))["error"]["request_id"] == "req-1"
 
 
 # ------------------------------------------------------------------------------ event handlers

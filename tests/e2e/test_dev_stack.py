@@ -42,6 +42,13 @@ def test_health_and_banner(dev_stack: DevProcess) -> None:
     assert all(check["ok"] for check in body["checks"].values())
 
 
+@pytest.mark.parametrize(("method", "path"), [("GET", "/v1/nope"), ("POST", "/v2/messages"), ("GET", "/v1/me/x")])
+def test_an_unknown_route_is_a_404_in_the_apis_error_shape(dev_stack: DevProcess, method: str, path: str) -> None:
+    status, body, headers = dev_stack.request(method, path, token="whatever")
+    assert (status, body["error"]["code"]) == (404, "route_not_found")
+    assert body["error"]["request_id"] == headers["x-request-id"]
+
+
 def test_customer_walkthrough(dev_stack: DevProcess) -> None:
     email, password = _email(), "correct horse battery"
     status, body, headers = dev_stack.request("POST", "/v1/auth/register", {"email": email, "password": password})

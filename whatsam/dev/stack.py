@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chalice.config import Config
-from chalice.local import LocalDevServer, create_local_server
+from chalice.local import LocalDevServer
 
 from whatsam.adapters.redis_client import redis_from_url
 from whatsam.config import Settings
 from whatsam.dev.app_loader import load_app
 from whatsam.dev.event_sources import Scheduler, SqsPoller, expression_of, local_interval, split_sources
+from whatsam.dev.local_gateway import local_server
 from whatsam.dev.processes import ChildService, aws_test_credentials, start_moto_server, start_redis_server
 from whatsam.dev.state import clear_state, write_state
 from whatsam.dev.terminal_qr import TerminalQrPrinter
@@ -98,8 +99,8 @@ class DevStack:
             for schedule in schedules:
                 local = "" if local_interval(schedule) is not None else " (not run locally: on demand)"
                 self.banner.append(f"Schedule       {expression_of(schedule)} -> {schedule.name}{local}")
-        self.server = create_local_server(app, Config.create(chalice_app=app, stage="dev"), self.options.host,
-                                          self.options.port)
+        self.server = local_server(app, Config.create(chalice_app=app, stage="dev"), self.options.host,
+                                   self.options.port)
         self.threads.append(threading.Thread(target=self.server.serve_forever, name="api", daemon=True))
         for thread in self.threads:
             thread.start()
