@@ -16,20 +16,26 @@ from chalice.local import (
     create_local_server,
 )
 
-from whatsam.http.gateway_responses import GATEWAY_RESPONSES
+from whatsam.http.gateway_responses import GATEWAY_RESPONSES, GatewayResponse
 
 
 class _RequestHandler(ChaliceRequestHandler):
     def _send_error_response(self, error: LocalGatewayException) -> None:
         # Chalice raises this only when no route matches the path.
         if isinstance(error, ForbiddenError):
-            response = GATEWAY_RESPONSES["MISSING_AUTHENTICATION_TOKEN"]
-            request_id = str(uuid.uuid4())
-            assert response.status is not None
-            self._send_http_response(response.status, {"Content-Type": "application/json",
-                                                       "X-Request-Id": request_id}, response.body(request_id))
+            self._send_gateway_response(GATEWAY_RESPONSES["MISSING_AUTHENTICATION_TOKEN"])
             return
         super()._send_error_response(error)
+
+    def do_TRACE(self) -> None:
+        # http.server would answer a 501 HTML page; API Gateway has no TRACE route either.
+        self._send_gateway_response(GATEWAY_RESPONSES["MISSING_AUTHENTICATION_TOKEN"])
+
+    def _send_gateway_response(self, response: GatewayResponse) -> None:
+        request_id = str(uuid.uuid4())
+        assert response.status is not None
+        self._send_http_response(response.status, {"Content-Type": "application/json", "X-Request-Id": request_id},
+                                 response.body(request_id))
 
 
 def local_server(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
