@@ -43,7 +43,7 @@ def test_health_and_banner(dev_stack: DevProcess) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/v1/nope"), ("POST", "/v2/messages"), ("GET", "/v1/me/x"),
-                                             ("TRACE", "/health")])
+                                             ("TRACE", "/health"), ("QUERY", "/v1/session")])
 def test_an_unknown_route_is_a_404_in_the_apis_error_shape(dev_stack: DevProcess, method: str, path: str) -> None:
     status, body, headers = dev_stack.request(method, path, token="whatever")
     assert (status, body["error"]["code"]) == (404, "route_not_found")

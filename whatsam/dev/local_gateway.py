@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from http import HTTPStatus
 
 from chalice.app import Chalice
 from chalice.config import Config
@@ -27,14 +28,20 @@ class _RequestHandler(ChaliceRequestHandler):
             return
         super()._send_error_response(error)
 
-    def do_TRACE(self) -> None:
-        # http.server would answer a 501 HTML page; API Gateway has no TRACE route either.
-        self._send_gateway_response(GATEWAY_RESPONSES["MISSING_AUTHENTICATION_TOKEN"])
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a method it has no handler for, such as TRACE or QUERY;
+        a malformed request line; oversize headers) as JSON rather than an HTML page. API
+        Gateway routes no such method either: like it, answer as for an unknown route."""
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            self._send_gateway_response(GATEWAY_RESPONSES["MISSING_AUTHENTICATION_TOKEN"])
+        else:
+            self._send_gateway_response(GATEWAY_RESPONSES["DEFAULT_4XX"], status=code)
 
-    def _send_gateway_response(self, response: GatewayResponse) -> None:
+    def _send_gateway_response(self, response: GatewayResponse, status: int | None = None) -> None:
         request_id = str(uuid.uuid4())
-        assert response.status is not None
-        self._send_http_response(response.status, {"Content-Type": "application/json", "X-Request-Id": request_id},
+        code = status or response.status
+        assert code is not None
+        self._send_http_response(code, {"Content-Type": "application/json", "X-Request-Id": request_id},
                                  response.body(request_id))
 
 
