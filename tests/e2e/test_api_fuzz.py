@@ -1,0 +1,79 @@
+"""Bad input of every kind never gets a 5xx: schemathesis generates requests from our own
+OpenAPI document (valid, invalid and edge-case bodies, paths, queries, methods) and sends them
+to `whatsam dev` with each kind of credential: a user's token, an admin's token, and the API
+key of a connected session. A fixed seed keeps the run reproducible."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import FAST_FLEET, DevProcess, start_dev, stop_dev
+from tests.e2e.test_fleet import _wait_until
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "correct horse battery"
+# Wide limits, so the generated calls reach the logic behind the routes instead of 429s.
+WIDE_LIMITS = ",".join(f"{name}=1000000/60" for name in (
+    "messages-key", "messages-user", "api-key", "api-user", "session-ops", "login-account", "login-ip", "register-ip"))
+# The venv's own console script, beside the interpreter running the tests.
+SCHEMATHESIS = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
+    dev = start_dev(str(tmp_path_factory.mktemp("fuzz")), "--workers", "1",
+                    env_overrides={**FAST_FLEET, "WHATSAM_RATE_LIMITS": WIDE_LIMITS})
+    try:
+        yield dev
+    finally:
+        stop_dev(dev.process)
+
+
+@pytest.fixture(scope="module")
+def credentials(stack: DevProcess) -> dict[str, str]:
+    created = subprocess.run([sys.executable, "-m", "whatsam.cli", "admin", "create-user", "--email",
+                              "fuzz@example.com", "--tier", "MAX", "--password-stdin"], env=stack.env,
+                             input=PASSWORD, capture_output=True, text=True, timeout=120, check=False)
+    assert created.returncode == 0, created.stderr
+    status, login, _ = stack.request("POST", "/v1/auth/login", {"email": "fuzz@example.com", "password": PASSWORD})
+    assert status == 200, login
+    token = login["access_token"]
+    status, card, _ = stack.request("POST", "/v1/sessions", {"name": "fuzzed"}, token=token)
+    assert status == 201, card
+    stack.request("POST", f"/v1/sessions/{card['id']}/connect", token=token)
+    _wait_until(stack, token, card["id"], lambda c: c["status"] == "qr")
+    assert stack.request("POST", f"/v1/dev/sessions/{card['id']}/scan", token=token)[0] == 202
+    _wait_until(stack, token, card["id"], lambda c: c["status"] == "connected")
+    return {"token": token, "key": card["api_key"]["key"]}
+
+
+# (which credential, which routes): API-key routes with the key, the rest with the token.
+# Logout is left out: it would end the token the rest of the run uses.
+RUNS = [
+    ("key", ["--include-path-regex", "^/v1/(messages|media|chats|contacts|session$)"]),
+    ("token", ["--exclude-path-regex", "^/v1/(messages|media|chats|contacts|session$|auth/logout)"]),
+]
+
+
+@pytest.mark.parametrize(("credential", "selection"), RUNS, ids=[run[0] for run in RUNS])
+def test_no_generated_request_gets_a_server_error(stack: DevProcess, credentials: dict[str, str], credential: str,
+                                                  selection: list[str]) -> None:
+    assert SCHEMATHESIS, "schemathesis is a dev dependency"
+    header = (f"X-Api-Key: {credentials['key']}" if credential == "key"
+              else f"Authorization: Bearer {credentials['token']}")
+    done = subprocess.run(
+        [SCHEMATHESIS, "run", f"{stack.base_url}/v1/openapi.json", "--checks", "not_a_server_error", "-H", header,
+         *selection, "--max-examples", "8", "--seed", "20261201", "--generation-database", "none", "--workers", "1",
+         "--request-timeout", "30", "--no-color"],
+        capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    counted = re.search(r"(\d+) generated, (\d+) passed", done.stdout)
+    assert counted and int(counted.group(1)) > 100 and counted.group(1) == counted.group(2), done.stdout[-2000:]
