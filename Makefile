@@ -17,5 +17,5 @@ dev: install
 	$(VENV)/bin/whatsam dev $(ARGS)
 
 test: install
-	@scripts/ensure-chromium
+	@scripts/ensure-test-tools
 	VENV=$(VENV) scripts/test $(ARGS)

@@ -17,7 +17,7 @@ from tests.support.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
 
-# `scripts/ensure-chromium` (run by `make test`) installs Debian's package as root.
+# `scripts/ensure-test-tools` (run by `make test`) installs Debian's package as root.
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 # Without these, Chromium's background connections are refused by a closed network, many at a time.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -35,7 +35,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert CHROMIUM, "Chromium is needed for the dashboard test: run scripts/ensure-chromium (or install it)"
+    assert CHROMIUM, "Chromium is needed for the dashboard test: run scripts/ensure-test-tools (or install it)"
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
