@@ -116,21 +116,20 @@ def stop_dev(process: subprocess.Popen) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="module")
-def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    stack = start_dev(str(tmp_path_factory.mktemp("dev")), "--workers", "0")
-    try:
-        yield stack
-    finally:
-        stop_dev(stack.process)
+def module_stack(name: str, *extra: str, env_overrides: dict[str, str] | None = None) -> Any:
+    """A module-scoped fixture: `whatsam dev` started with these options, stopped after the module."""
+
+    @pytest.fixture(scope="module")
+    def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
+        stack = start_dev(str(tmp_path_factory.mktemp(name)), *extra, env_overrides=env_overrides)
+        try:
+            yield stack
+        finally:
+            stop_dev(stack.process)
+
+    return fixture
 
 
-@pytest.fixture(scope="module")
-def fleet_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    """`whatsam dev` with two simulated workers and compressed fleet timings."""
-    stack = start_dev(str(tmp_path_factory.mktemp("fleet")), "--workers", "2", "--schedule-speedup", "30",
-                      env_overrides=FAST_FLEET)
-    try:
-        yield stack
-    finally:
-        stop_dev(stack.process)
+dev_stack = module_stack("dev", "--workers", "0")
+# Two simulated workers and compressed fleet timings.
+fleet_stack = module_stack("fleet", "--workers", "2", "--schedule-speedup", "30", env_overrides=FAST_FLEET)

@@ -9,12 +9,11 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import FAST_FLEET, DevProcess, start_dev, stop_dev
+from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 from tests.e2e.test_fleet import _wait_until
 
 pytestmark = pytest.mark.e2e
@@ -27,14 +26,7 @@ WIDE_LIMITS = ",".join(f"{name}=1000000/60" for name in (
 SCHEMATHESIS = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    dev = start_dev(str(tmp_path_factory.mktemp("fuzz")), "--workers", "1",
-                    env_overrides={**FAST_FLEET, "WHATSAM_RATE_LIMITS": WIDE_LIMITS})
-    try:
-        yield dev
-    finally:
-        stop_dev(dev.process)
+stack = module_stack("fuzz", "--workers", "1", env_overrides={**FAST_FLEET, "WHATSAM_RATE_LIMITS": WIDE_LIMITS})
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import redis
 
-from tests.e2e.conftest import DevProcess, start_dev, stop_dev
+from tests.e2e.conftest import DevProcess, module_stack
 from whatsam.metering.counters import Metric, UsageCounters, epoch_hour
 
 pytestmark = pytest.mark.e2e
@@ -24,13 +23,7 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    dev = start_dev(str(tmp_path_factory.mktemp("billing")), "--workers", "0")
-    try:
-        yield dev
-    finally:
-        stop_dev(dev.process)
+stack = module_stack("billing", "--workers", "0")
 
 
 def _cli(stack: DevProcess, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

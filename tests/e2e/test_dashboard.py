@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.conftest import FAST_FLEET, DevProcess, start_dev, stop_dev
+from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 from tests.support.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -24,13 +24,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    dev = start_dev(str(tmp_path_factory.mktemp("dashboard")), "--workers", "1", env_overrides=FAST_FLEET)
-    try:
-        yield dev
-    finally:
-        stop_dev(dev.process)
+stack = module_stack("dashboard", "--workers", "1", env_overrides=FAST_FLEET)
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import FAST_FLEET, DevProcess, start_dev, stop_dev
+from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 from tests.e2e.test_fleet import _connect_and_scan
 from tests.support.ratelimit_clients import ClientPlan, run_clients
 
@@ -22,14 +21,7 @@ TO = "+14155552671"
 LIMITS = "login-ip=4/600,login-account=3/900,register-ip=3/86400,messages-key=25/3600"
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    started = start_dev(str(tmp_path_factory.mktemp("limits")), "--workers", "1",
-                        env_overrides={**FAST_FLEET, "WHATSAM_RATE_LIMITS": LIMITS})
-    try:
-        yield started
-    finally:
-        stop_dev(started.process)
+stack = module_stack("limits", "--workers", "1", env_overrides={**FAST_FLEET, "WHATSAM_RATE_LIMITS": LIMITS})
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,12 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import FAST_FLEET, DevProcess, start_dev, stop_dev
+from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -29,13 +28,7 @@ def walkthrough() -> str:
     return match.group(1)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    dev = start_dev(str(tmp_path_factory.mktemp("readme")), "--workers", "1", env_overrides=FAST_FLEET)
-    try:
-        yield dev
-    finally:
-        stop_dev(dev.process)
+stack = module_stack("readme", "--workers", "1", env_overrides=FAST_FLEET)
 
 
 def _json_lines(output: str) -> list[Any]:

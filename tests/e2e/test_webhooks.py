@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import FAST_FLEET, DevProcess, start_dev, stop_dev
+from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 from tests.e2e.test_fleet import _account, _card, _cli, _connect_and_scan, _wait_until
 from tests.support.webhook_receiver import Receiver, always, fail_then_succeed
 
@@ -22,14 +22,8 @@ pytestmark = pytest.mark.e2e
 FAST_WEBHOOKS = {"WHATSAM_WEBHOOK_RETRY_SCHEDULE": "1,1,1", "WHATSAM_WEBHOOK_RETRY_JITTER": "0"}
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    dev = start_dev(str(tmp_path_factory.mktemp("webhooks")), "--workers", "1", "--schedule-speedup", "30",
-                    env_overrides={**FAST_FLEET, **FAST_WEBHOOKS})
-    try:
-        yield dev
-    finally:
-        stop_dev(dev.process)
+stack = module_stack("webhooks", "--workers", "1", "--schedule-speedup", "30",
+                     env_overrides={**FAST_FLEET, **FAST_WEBHOOKS})
 
 
 @pytest.fixture
