@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -28,6 +28,18 @@ def update_if(item: Model, actions: Sequence[Action], condition: Condition) -> b
     try:
         item.update(actions=list(actions), condition=condition)
     except UpdateError as exc:
+        if conditional_failed(exc):
+            return False
+        raise
+    return True
+
+
+def save_if(item: Model, condition: Condition) -> bool:
+    """Save `item` if `condition` holds (usually: nothing has its key yet); False (not an
+    error) when it does not."""
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
         if conditional_failed(exc):
             return False
         raise

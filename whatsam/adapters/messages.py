@@ -12,9 +12,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
-from whatsam.adapters.conditions import conditional_failed, update_if
+from whatsam.adapters.conditions import save_if, update_if
 from whatsam.adapters.message_models import JournalModel, MessageModel
 from whatsam.contracts.events import AnyEvent
 from whatsam.domain.model import utcnow
@@ -51,13 +51,7 @@ class MessageRepository:
             wa_id=record.wa_id, session_wa=f"{record.session_id}#{record.wa_id}" if record.wa_id else None,
             timeline=_stamp([], record.status, record.created_at), request_hash=record.request_hash,
             ttl=int(time.time()) + self.retention_seconds)
-        try:
-            item.save(condition=MessageModel.message_id.does_not_exist())
-        except PutError as exc:
-            if conditional_failed(exc):
-                return False
-            raise
-        return True
+        return save_if(item, MessageModel.message_id.does_not_exist())
 
     def get(self, message_id: str) -> MessageRecord | None:
         try:
@@ -144,13 +138,7 @@ class JournalRepository:
         """Journal the event once; False if its (session, seq) is already there (a redelivery)."""
         item = JournalModel(session_id=event.session_id, seq=event.seq, type=event.type, body=event.to_json(),
                             ttl=int(time.time()) + self.retention_seconds)
-        try:
-            item.save(condition=JournalModel.seq.does_not_exist())
-        except PutError as exc:
-            if conditional_failed(exc):
-                return False
-            raise
-        return True
+        return save_if(item, JournalModel.seq.does_not_exist())
 
     def after(self, session_id: str, seq: int, limit: int) -> list[dict[str, Any]]:
         return [json.loads(i.body) for i in JournalModel.query(session_id, JournalModel.seq > seq, limit=limit)]

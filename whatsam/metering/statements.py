@@ -6,9 +6,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
-from whatsam.adapters.conditions import conditional_failed
+from whatsam.adapters.conditions import save_if
 from whatsam.adapters.usage_models import StatementModel
 from whatsam.metering.periods import Month
 
@@ -20,13 +20,7 @@ class StatementRepository:
         item = StatementModel(user_id=user_id, month=str(month), tier=tier, currency=currency,
                               total_cents=total_cents, document=json.dumps(document, sort_keys=True),
                               closed_at=closed_at)
-        try:
-            item.save(condition=StatementModel.user_id.does_not_exist())
-        except PutError as exc:
-            if conditional_failed(exc):
-                return False
-            raise
-        return True
+        return save_if(item, StatementModel.user_id.does_not_exist())
 
     def get(self, user_id: str, month: Month) -> dict[str, Any] | None:
         try:

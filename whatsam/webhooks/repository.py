@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
-from whatsam.adapters.conditions import conditional_failed, update_if
+from whatsam.adapters.conditions import save_if, update_if
 from whatsam.adapters.cursors import decode_cursor, encode_cursor, from_last_key, start_key
 from whatsam.adapters.webhook_models import AttemptAttribute, WebhookDeliveryModel, WebhookEndpointModel
 from whatsam.errors import ValidationFailed
@@ -155,19 +155,13 @@ class DeliveryRepository:
 
     def create(self, delivery: Delivery) -> bool:
         """Store a new delivery; False if it already exists (the event was seen before)."""
-        try:
-            WebhookDeliveryModel(
-                delivery.delivery_id, endpoint_id=delivery.endpoint_id, tenant_id=delivery.tenant_id,
-                session_id=delivery.session_id, event_id=delivery.event_id, event_type=delivery.event_type,
-                payload=delivery.payload, status=delivery.status.value, round=delivery.round,
-                round_attempts=0, attempt_count=0, next_attempt_at=delivery.next_attempt_at, attempts=[],
-                created_at=delivery.created_at, updated_at=delivery.updated_at, ttl=self._ttl(delivery.created_at),
-            ).save(condition=WebhookDeliveryModel.delivery_id.does_not_exist())
-        except PutError as exc:
-            if conditional_failed(exc):
-                return False
-            raise
-        return True
+        item = WebhookDeliveryModel(
+            delivery.delivery_id, endpoint_id=delivery.endpoint_id, tenant_id=delivery.tenant_id,
+            session_id=delivery.session_id, event_id=delivery.event_id, event_type=delivery.event_type,
+            payload=delivery.payload, status=delivery.status.value, round=delivery.round,
+            round_attempts=0, attempt_count=0, next_attempt_at=delivery.next_attempt_at, attempts=[],
+            created_at=delivery.created_at, updated_at=delivery.updated_at, ttl=self._ttl(delivery.created_at))
+        return save_if(item, WebhookDeliveryModel.delivery_id.does_not_exist())
 
     def get(self, delivery_id: str) -> Delivery | None:
         try:
