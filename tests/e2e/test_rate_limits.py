@@ -13,6 +13,7 @@ import pytest
 from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 from tests.e2e.test_fleet import _connect_and_scan
 from tests.support.ratelimit_clients import ClientPlan, run_clients
+from tests.support.ratelimit_headers import ratelimit_state
 
 pytestmark = pytest.mark.e2e
 
@@ -35,14 +36,6 @@ def line(stack: DevProcess) -> dict[str, str]:
     assert status == 201, card
     _connect_and_scan(stack, token, card["id"])
     return {"email": email, "token": token, "session_id": card["id"], "key": card["api_key"]["key"]}
-
-
-def _state(headers: dict[str, str]) -> dict[str, dict[str, int]]:
-    parsed: dict[str, dict[str, int]] = {}
-    for item in headers["ratelimit"].split(","):
-        name, *params = item.strip().split(";")
-        parsed[name.strip('"')] = {k: int(v) for k, v in (p.split("=") for p in params)}
-    return parsed
 
 
 def test_parallel_clients_against_one_key_never_get_more_than_the_burst_through(stack: DevProcess,
@@ -89,18 +82,18 @@ def test_failed_logins_are_limited_per_account_and_per_address(stack: DevProcess
     for _ in range(2):
         status, _, headers = login(line["email"], PASSWORD)
         assert status == 200
-        assert _state(headers)["login-account"]["r"] == 3 and _state(headers)["login-ip"]["r"] == 4, \
+        assert ratelimit_state(headers)["login-account"]["r"] == 3 and ratelimit_state(headers)["login-ip"]["r"] == 4, \
             "successful logins give their units back"
     for expected in (2, 1, 0):
         status, body, headers = login(line["email"], "wrong password")
         assert (status, body["error"]["code"]) == (401, "invalid_credentials")
-        assert _state(headers)["login-account"]["r"] == expected
+        assert ratelimit_state(headers)["login-account"]["r"] == expected
     status, body, headers = login(line["email"], PASSWORD)
     assert (status, body["error"]["details"]["policies"]) == (429, ["login-account"])
     assert 290 < int(headers["retry-after"]) <= 300
     # One failure left for this address (three went to the account above), on any account.
     status, _, headers = login(f"{uuid.uuid4().hex[:10]}@example.com", "wrong password")
-    assert status == 401 and _state(headers)["login-ip"]["r"] == 0
+    assert status == 401 and ratelimit_state(headers)["login-ip"]["r"] == 0
     status, body, headers = login(f"{uuid.uuid4().hex[:10]}@example.com", "wrong password")
     assert (status, body["error"]["details"]["policies"]) == (429, ["login-ip"])
     assert 140 < int(headers["retry-after"]) <= 150

@@ -13,17 +13,11 @@ from typing import Any
 
 import pytest
 
+from tests.support.ratelimit_headers import ratelimit_state
+
 pytestmark = pytest.mark.integration
 
 PASSWORD = "correct horse battery"
-
-
-def _state(headers: dict[str, str]) -> dict[str, dict[str, int]]:
-    parsed: dict[str, dict[str, int]] = {}
-    for item in headers["ratelimit"].split(","):
-        name, *params = item.strip().split(";")
-        parsed[name.strip('"')] = {k: int(v) for k, v in (p.split("=") for p in params)}
-    return parsed
 
 
 def _login(api: Any, email: str, password: str) -> Any:
@@ -52,7 +46,7 @@ def test_sixty_session_operations_a_minute_then_429(api: Any) -> None:
     assert refused.body["error"]["code"] == "rate_limited"
     assert refused.body["error"]["details"]["policies"] == ["session-ops"]
     assert refused.headers["retry-after"] == "1"
-    assert _state(refused.headers)["session-ops"]["r"] == 0
+    assert ratelimit_state(refused.headers)["session-ops"]["r"] == 0
     # Reading is not a session operation: still answered, with the API-call limit only.
     listed = api.call("GET", "/v1/sessions", token=token)
     assert listed.status == 200
@@ -65,14 +59,14 @@ def test_failed_logins_are_limited_per_account_successful_ones_are_not(api: Any)
     for _ in range(3):
         ok = _login(api, email, PASSWORD)
         assert ok.status == 200
-        assert _state(ok.headers)["login-account"]["r"] == 5, "a successful login gives its unit back"
+        assert ratelimit_state(ok.headers)["login-account"]["r"] == 5, "a successful login gives its unit back"
     assert ok.headers["ratelimit-policy"].startswith('"login-account";q=5;w=900, "login-ip";q=')
 
     left = []
     for _ in range(5):
         wrong = _login(api, email, "not the password")
         assert (wrong.status, wrong.body["error"]["code"]) == (401, "invalid_credentials")
-        left.append(_state(wrong.headers)["login-account"]["r"])
+        left.append(ratelimit_state(wrong.headers)["login-account"]["r"])
     assert left == [4, 3, 2, 1, 0]
     # Locked for now, even with the right password: guessing on cannot find it.
     locked = _login(api, email, PASSWORD)
@@ -109,11 +103,11 @@ def test_login_attempts_are_counted_per_source_address(chalice_app: Any) -> None
     for expected_used in (1, 2):
         status, headers = _lambda_login(chalice_app, first, f"{uuid.uuid4().hex[:8]}@example.com")
         assert status == 401
-        state = _state(headers)["login-ip"]
+        state = ratelimit_state(headers)["login-ip"]
         limit = limit or state["r"] + 1
         assert state["r"] == limit - expected_used
     status, headers = _lambda_login(chalice_app, second, f"{uuid.uuid4().hex[:8]}@example.com")
-    assert status == 401 and _state(headers)["login-ip"]["r"] == limit - 1, "another address has its own count"
+    assert status == 401 and ratelimit_state(headers)["login-ip"]["r"] == limit - 1, "another address has its own count"
 
 
 def test_errors_of_limited_routes_carry_the_headers_unauthenticated_ones_none(api: Any) -> None:
@@ -121,7 +115,7 @@ def test_errors_of_limited_routes_carry_the_headers_unauthenticated_ones_none(ap
     missing = api.call("GET", "/v1/sessions/ses_doesnotexist", token=token)
     assert missing.status == 404
     assert missing.headers["ratelimit-policy"] == '"api-user";q=1000;w=3600'
-    assert _state(missing.headers)["api-user"]["r"] < 1000
+    assert ratelimit_state(missing.headers)["api-user"]["r"] < 1000
     invalid = api.call("GET", "/v1/sessions", token="not-a-token")
     assert invalid.status == 401 and "ratelimit" not in invalid.headers
     health = api.call("GET", "/health")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.integration.messaging.conftest import Line
+from tests.support.ratelimit_headers import ratelimit_state
 from whatsam.adapters.messages import MessageRepository
 
 pytestmark = pytest.mark.integration
@@ -16,15 +17,6 @@ pytestmark = pytest.mark.integration
 TO = "+14155552671"
 POLICIES = ('"messages-key";q=100;w=3600, "messages-user";q=100;w=3600, "api-key";q=1000;w=3600, '
             '"api-user";q=1000;w=3600')
-
-
-def _state(reply: Any) -> dict[str, dict[str, int]]:
-    """`RateLimit` parsed: policy -> {"r": ..., "t": ...}."""
-    parsed: dict[str, dict[str, int]] = {}
-    for item in reply.headers["ratelimit"].split(","):
-        name, *params = item.strip().split(";")
-        parsed[name.strip('"')] = {k: int(v) for k, v in (p.split("=") for p in params)}
-    return parsed
 
 
 def test_a_basic_key_gets_100_messages_an_hour_then_429_with_headers(api: Any, connected_line: Line) -> None:
@@ -36,9 +28,9 @@ def test_a_basic_key_gets_100_messages_an_hour_then_429_with_headers(api: Any, c
                          api_key=connected_line.key)
         assert reply.status == 202, (i, reply.body)
         assert reply.headers["ratelimit-policy"] == POLICIES
-        remaining.append(_state(reply)["messages-key"]["r"])
+        remaining.append(ratelimit_state(reply.headers)["messages-key"]["r"])
     assert remaining == list(range(99, -1, -1))
-    last_ok = _state(reply)
+    last_ok = ratelimit_state(reply.headers)
 
     refused = api.call("POST", "/v1/messages", json_body={"type": "text", "to": TO, "text": "one too many"},
                        api_key=connected_line.key)
@@ -46,7 +38,7 @@ def test_a_basic_key_gets_100_messages_an_hour_then_429_with_headers(api: Any, c
     # The first of the 100 comes back 36 s after it was taken.
     assert 36 - (time.monotonic() - started) - 1 <= int(refused.headers["retry-after"]) <= 36
     assert refused.headers["ratelimit-policy"] == POLICIES
-    state = _state(refused)
+    state = ratelimit_state(refused.headers)
     assert state["messages-key"]["r"] == state["messages-user"]["r"] == 0
     assert 3590 <= state["messages-key"]["t"] <= 3600
     assert state["api-key"]["r"] >= last_ok["api-key"]["r"], "the refused call took nothing from the API-call limits"
