@@ -57,7 +57,7 @@ RUNS = [
 
 @pytest.mark.parametrize(("credential", "selection"), RUNS, ids=[run[0] for run in RUNS])
 def test_no_generated_request_gets_a_server_error(stack: DevProcess, credentials: dict[str, str], credential: str,
-                                                  selection: list[str]) -> None:
+                                                  selection: list[str], tmp_path: Path) -> None:
     assert SCHEMATHESIS, "schemathesis is a dev dependency"
     header = (f"X-Api-Key: {credentials['key']}" if credential == "key"
               else f"Authorization: Bearer {credentials['token']}")
@@ -65,7 +65,7 @@ def test_no_generated_request_gets_a_server_error(stack: DevProcess, credentials
         [SCHEMATHESIS, "run", f"{stack.base_url}/v1/openapi.json", "--checks", "not_a_server_error", "-H", header,
          *selection, "--max-examples", "8", "--seed", "20261201", "--generation-database", "none", "--workers", "1",
          "--request-timeout", "30", "--no-color"],
-        capture_output=True, text=True, timeout=900, check=False)
+        cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False)  # its cache stays out of the tree
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     counted = re.search(r"(\d+) generated, (\d+) passed", done.stdout)
     assert counted and int(counted.group(1)) > 100 and counted.group(1) == counted.group(2), done.stdout[-2000:]
