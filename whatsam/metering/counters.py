@@ -155,18 +155,19 @@ class UsageCounters:
         pipe.zadd(_HOURS_KEY, {str(hour): hour})
         pipe.execute()
 
-    def open_hours(self) -> list[int]:
-        """Hours that still hold buckets the sync has not folded, oldest first."""
-        hours: list[bytes | str] = self._redis.zrangebyscore(_HOURS_KEY, "-inf", "+inf")  # type: ignore[assignment]
+    def open_hours(self, first_hour: int | None = None, end_hour: int | None = None) -> list[int]:
+        """Hours that still hold buckets the sync has not folded, oldest first; only those in
+        [first_hour, end_hour) when given."""
+        low = "-inf" if first_hour is None else first_hour
+        high = "+inf" if end_hour is None else f"({end_hour}"
+        hours: list[bytes | str] = self._redis.zrangebyscore(_HOURS_KEY, low, high)  # type: ignore[assignment]
         return [int(_text(h)) for h in hours]
 
     def buckets(self, hour: int) -> Iterator[Bucket]:
-        for raw in sorted(self._redis.smembers(_index_key(hour))):
-            member = raw.decode() if isinstance(raw, bytes) else str(raw)
-            counts = self._redis.hgetall(_bucket_key(hour, member))
+        for member in self.members(hour):
             user_id, _, session_id = member.rpartition(":")
             yield Bucket(hour=hour, user_id=user_id, session_id=session_id,
-                         counts={Metric(_text(k)): int(v) for k, v in counts.items()})
+                         counts=_counts(self._redis.hgetall(_bucket_key(hour, member))))
 
     def user_buckets(self, user_id: str, hour: int, session_ids: list[str]) -> list[Bucket]:
         """One user's live (not yet folded) buckets of an hour, read directly (no index scan):
@@ -179,16 +180,8 @@ class UsageCounters:
         for member, counts in zip(members, pipe.execute(), strict=True):
             if counts:
                 found.append(Bucket(hour=hour, user_id=user_id, session_id=member.rpartition(":")[2],
-                                    counts={Metric(_text(k)): int(v) for k, v in counts.items()}))
+                                    counts=_counts(counts)))
         return found
-
-    def forget(self, bucket: Bucket) -> None:
-        """Drop a bucket the sync has folded into DynamoDB."""
-        member = f"{bucket.user_id}:{bucket.session_id}"
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.delete(_bucket_key(bucket.hour, member))
-        pipe.srem(_index_key(bucket.hour), member)
-        pipe.execute()
 
     def close_hour(self, hour: int) -> bool:
         """Forget an hour once every bucket and claim in it is folded (it stays open if one
@@ -215,23 +208,12 @@ class UsageCounters:
     def take_expired_claims(self, hour: int, *, now: float, lease_until: float) -> list[Claim]:
         """Claims of the hour whose lease ran out (their run died or gave them up), now
         leased to the caller: no two runs fold one claim at the same time."""
-        taken = self._take_expired(keys=[_claims_key(hour)], args=[now, lease_until])
-        found = []
-        for raw in sorted(taken):
-            claim = self._read_claim(hour, _text(raw))
-            if claim is not None:
-                found.append(claim)
-        return found
+        return self._read_claims(hour, self._take_expired(keys=[_claims_key(hour)], args=[now, lease_until]))
 
     def pending_claims(self, hour: int) -> list[Claim]:
         """Every claim of the hour not released yet, leased or not (to read, not to fold)."""
         listed: list[bytes | str] = self._redis.zrange(_claims_key(hour), 0, -1)  # type: ignore[assignment]
-        found = []
-        for raw in sorted(listed):
-            claim = self._read_claim(hour, _text(raw))
-            if claim is not None:
-                found.append(claim)
-        return found
+        return self._read_claims(hour, listed)
 
     def abandon(self, claim: Claim) -> None:
         """Give a claim up (its run is failing): the next run takes it over at once."""
@@ -244,6 +226,10 @@ class UsageCounters:
         pipe.zrem(_claims_key(claim.hour), claim.member)
         pipe.execute()
 
+    def _read_claims(self, hour: int, claim_members: list[bytes | str]) -> list[Claim]:
+        claims = (self._read_claim(hour, _text(raw)) for raw in sorted(claim_members))
+        return [claim for claim in claims if claim is not None]
+
     def _read_claim(self, hour: int, claim_member: str) -> Claim | None:
         counts = self._redis.hgetall(_claim_key(hour, claim_member))
         if not counts:
@@ -252,9 +238,13 @@ class UsageCounters:
             return None
         rest, _, claim_id = claim_member.rpartition(":")
         user_id, _, session_id = rest.rpartition(":")
-        return Claim(hour=hour, user_id=user_id, session_id=session_id, claim_id=claim_id,
-                     counts={Metric(_text(k)): int(v) for k, v in counts.items()})
+        return Claim(hour=hour, user_id=user_id, session_id=session_id, claim_id=claim_id, counts=_counts(counts))
 
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _counts(raw: dict[bytes | str, bytes | str]) -> dict[Metric, int]:
+    """A bucket's or claim's hash as metric -> count."""
+    return {Metric(_text(k)): int(v) for k, v in raw.items()}

@@ -47,7 +47,7 @@ class MonthlyClose:
         now = self._clock()
         if now < month.end:
             raise Conflict(f"{month} is not over yet.", code="month_not_over", details={"month": str(month)})
-        unfolded = [h for h in self._counters.open_hours() if month.first_hour <= h < month.end_hour]
+        unfolded = self._counters.open_hours(month.first_hour, month.end_hour)
         if unfolded:
             # A statement is final: closing before every count of the month is folded would
             # leave those counts out of it for good.

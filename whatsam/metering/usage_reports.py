@@ -54,7 +54,7 @@ class UsageReports:
             yield from self._live(owner, first_hour, end_hour, session_id)
 
     def _live(self, owner: User, first_hour: int, end_hour: int, session_id: str | None) -> Iterable[HourUsage]:
-        hours = [h for h in self._counters.open_hours() if first_hour <= h < end_hour]
+        hours = self._counters.open_hours(first_hour, end_hour)
         if not hours:
             return
         session_ids = ([session_id] if session_id

@@ -15,7 +15,7 @@ from whatsam.domain.model import Role, SessionCard, User, utcnow
 from whatsam.domain.tiers import Tier
 from whatsam.errors import Conflict, NotFound
 from whatsam.metering.counters import PLATFORM_USER, UsageCounters
-from whatsam.metering.periods import day_of_hour
+from whatsam.metering.periods import first_hour_of_day
 from whatsam.metering.records import UsageRecords
 from whatsam.metering.totals import UsageTotals
 from whatsam.security import passwords
@@ -50,9 +50,8 @@ class AdminService:
         still holds: unclaimed buckets, and the platform bucket (claimed counts whose
         platform share is not folded yet), including its pending claims."""
         live = UsageTotals()
-        for hour in self._counters.open_hours():
-            if day_of_hour(hour) != day:
-                continue
+        first = first_hour_of_day(day)
+        for hour in self._counters.open_hours(first, first + 24):
             for bucket in self._counters.buckets(hour):
                 live = live + UsageTotals.of(bucket.counts)
             for claim in self._counters.pending_claims(hour):
