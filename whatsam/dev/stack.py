@@ -118,7 +118,7 @@ class DevStack:
         self.banner.append("Dev mode       ON: /v1/dev routes enabled; webhooks may target http:// and loopback")
         # The operator CLI (`whatsam usage sync`, `whatsam admin create-user`, ...) reads the rest
         # to reach this stack's emulator, Redis and names from another terminal.
-        write_state(api=f"http://{self.options.host}:{self.options.port}", worker_token=env["WHATSAM_WORKER_TOKEN"],
+        write_state(api=api_url, worker_token=env["WHATSAM_WORKER_TOKEN"],
                     aws_endpoint_url=env["AWS_ENDPOINT_URL"], redis_url=env["REDIS_URL"],
                     prefix=self.settings.resource_prefix, region=self.settings.aws_region)
 
