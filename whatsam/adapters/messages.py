@@ -17,7 +17,7 @@ from pynamodb.exceptions import DoesNotExist
 from whatsam.adapters.conditions import save_if, update_if
 from whatsam.adapters.message_models import JournalModel, MessageModel
 from whatsam.contracts.events import AnyEvent
-from whatsam.domain.model import utcnow
+from whatsam.domain.model import iso_z, utcnow
 from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.status import MessageStatus, advances
 
@@ -33,7 +33,7 @@ def _record(item: MessageModel) -> MessageRecord:
 
 
 def _stamp(timeline: list[dict[str, Any]], status: MessageStatus, at: datetime) -> str:
-    return json.dumps([*timeline, {"status": status.value, "at": at.isoformat().replace("+00:00", "Z")}])
+    return json.dumps([*timeline, {"status": status.value, "at": iso_z(at)}])
 
 
 class MessageRepository:

@@ -14,6 +14,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso_z(value: datetime) -> str:
+    """ISO 8601 with `Z` for UTC, as every timestamp the API and webhooks show."""
+    return value.isoformat().replace("+00:00", "Z")
+
+
 class Role(StrEnum):
     USER = "user"
     ADMIN = "admin"

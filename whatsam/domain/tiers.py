@@ -21,6 +21,11 @@ class TierLimits:
     # API-key create) per minute and user: the same for every tier, they cost a worker round trip.
     session_ops_per_minute: int = 60
 
+    def public(self) -> dict[str, int]:
+        """The limits a customer sees (`GET /v1/me`, `GET /v1/billing`)."""
+        return {"sessions": self.sessions, "messages_per_hour": self.messages_per_hour,
+                "api_calls_per_hour": self.api_calls_per_hour}
+
 
 LIMITS: dict[Tier, TierLimits] = {
     Tier.BASIC: TierLimits(sessions=1, messages_per_hour=100, api_calls_per_hour=1_000),

@@ -7,23 +7,21 @@ from datetime import datetime
 from typing import Any
 
 from whatsam.adapters.workers import WorkerInfo
-from whatsam.domain.model import ApiKey, SessionCard, User
+from whatsam.domain.model import ApiKey, SessionCard, User, iso_z
 from whatsam.domain.tiers import limits_for
 from whatsam.messaging.recipients import phone_of
 from whatsam.messaging.record import MessageRecord
 
 
 def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    return iso_z(value) if value else None
 
 
 def user_view(user: User) -> dict[str, Any]:
-    limits = limits_for(user.tier)
     return {
         "id": user.user_id, "email": user.email, "name": user.name, "role": user.role.value,
         "tier": user.tier.value, "active": user.active, "created_at": iso(user.created_at),
-        "limits": {"sessions": limits.sessions, "messages_per_hour": limits.messages_per_hour,
-                   "api_calls_per_hour": limits.api_calls_per_hour},
+        "limits": limits_for(user.tier).public(),
     }
 
 

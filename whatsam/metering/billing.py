@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from whatsam.domain.model import User, utcnow
+from whatsam.domain.model import User, iso_z, utcnow
 from whatsam.domain.pricing import PriceTable, TierPrice
 from whatsam.domain.tiers import Tier, limits_for
 from whatsam.errors import NotFound
@@ -60,10 +60,7 @@ class BillingService:
     def month_to_date(self, user: User) -> dict[str, Any]:
         now = self._clock().astimezone(UTC)
         summary = self.summary(user, Month.of(now))
-        limits = limits_for(user.tier)
-        return {**summary.to_dict(), "status": "open", "as_of": now.isoformat().replace("+00:00", "Z"),
-                "limits": {"sessions": limits.sessions, "messages_per_hour": limits.messages_per_hour,
-                           "api_calls_per_hour": limits.api_calls_per_hour}}
+        return {**summary.to_dict(), "status": "open", "as_of": iso_z(now), "limits": limits_for(user.tier).public()}
 
     def statements(self, user: User) -> list[dict[str, Any]]:
         return self._statements.list(user.user_id)

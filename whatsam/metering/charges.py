@@ -19,8 +19,13 @@ def to_cents(amount: Decimal) -> int:
     return int((amount / CENT).to_integral_value(rounding=ROUND_HALF_UP))
 
 
+def to_cent(amount: Decimal) -> Decimal:
+    """Rounded to the cent, half up."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def money(amount: Decimal) -> str:
-    return str(amount.quantize(CENT, rounding=ROUND_HALF_UP))
+    return str(to_cent(amount))
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,11 @@ def charges_for(tier: Tier, price: TierPrice, usage: UsageTotals, currency: str)
     overage = billable - included
     return Charges(currency=currency, line_items=(
         LineItem(code="base", description=f"{tier.value} plan, monthly base", quantity=1,
-                 unit_price=price.monthly_base, amount=price.monthly_base.quantize(CENT, rounding=ROUND_HALF_UP)),
+                 unit_price=price.monthly_base, amount=to_cent(price.monthly_base)),
         LineItem(code="included_messages",
                  description=f"Messages sent, {price.included_messages:,} included in the plan",
                  quantity=included, unit_price=Decimal("0"), amount=Decimal("0.00")),
         LineItem(code="overage_messages", description=f"Messages sent beyond the {price.included_messages:,} included",
                  quantity=overage, unit_price=price.overage_per_message,
-                 amount=(overage * price.overage_per_message).quantize(CENT, rounding=ROUND_HALF_UP)),
+                 amount=to_cent(overage * price.overage_per_message)),
     ))

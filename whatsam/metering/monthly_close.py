@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from whatsam.adapters.directory import Directory
-from whatsam.domain.model import utcnow
+from whatsam.domain.model import iso_z, utcnow
 from whatsam.errors import Conflict
 from whatsam.metering.billing import BillingService
 from whatsam.metering.counters import UsageCounters
@@ -61,7 +61,7 @@ class MonthlyClose:
                 continue
             summary = self._billing.summary(user, month, include_live=False)
             document = {**summary.to_dict(), "user_id": user.user_id, "status": "closed",
-                        "closed_at": now.isoformat().replace("+00:00", "Z")}
+                        "closed_at": iso_z(now)}
             if self._statements.add(user.user_id, month, tier=summary.tier.value,
                                     currency=summary.charges.currency,
                                     total_cents=int(document["charges"]["total_cents"]),

@@ -11,7 +11,7 @@ from whatsam.adapters.directory import Directory
 from whatsam.adapters.repositories import UserRepository
 from whatsam.adapters.workers import WorkerRepository
 from whatsam.domain.ids import new_id
-from whatsam.domain.model import Role, SessionCard, User, utcnow
+from whatsam.domain.model import Role, SessionCard, User, iso_z, utcnow
 from whatsam.domain.tiers import Tier
 from whatsam.errors import Conflict, NotFound
 from whatsam.metering.counters import PLATFORM_USER, UsageCounters
@@ -36,7 +36,7 @@ class AdminService:
         workers: Counter[str] = Counter(w.status for w in self._workers.list())
         today = self.messages_on(now.date())
         return {
-            "as_of": now.isoformat().replace("+00:00", "Z"),
+            "as_of": iso_z(now),
             "users": self._directory.user_counts(),
             "sessions": self._directory.session_counts(),
             "workers": {"total": sum(workers.values()), "by_status": dict(sorted(workers.items()))},

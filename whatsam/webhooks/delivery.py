@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from whatsam.domain.model import utcnow
+from whatsam.domain.model import iso_z, utcnow
 from whatsam.webhooks.fanout import WebhookFanout
 from whatsam.webhooks.jobs import DeliveryJob, JobQueue
 from whatsam.webhooks.models import (
@@ -158,7 +158,7 @@ class WebhookDeliverer:
         if not self._endpoints.disable(endpoint.endpoint_id, reason, now):
             return
         log.warning("webhook endpoint disabled", extra={"endpoint_id": endpoint.endpoint_id, "reason": reason})
-        stamp = now.isoformat().replace("+00:00", "Z")
+        stamp = iso_z(now)
         notice = Notification(
             event_id=f"evt_disabled_{endpoint.endpoint_id}_{int(now.timestamp() * 1000)}",
             event_type=ENDPOINT_DISABLED_EVENT, tenant_id=endpoint.tenant_id, session_id=None, occurred_at=now,

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from whatsam.contracts.events import AnyEvent
-from whatsam.domain.model import utcnow
+from whatsam.domain.model import iso_z, utcnow
 
 WILDCARD = "*"
 TEST_EVENT = "webhook.test"
@@ -171,6 +171,6 @@ class Notification:
 
     def body(self) -> str:
         occurred = self.occurred_at if self.occurred_at.tzinfo else self.occurred_at.replace(tzinfo=UTC)
-        timestamp = occurred.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        timestamp = iso_z(occurred.astimezone(UTC))
         return json.dumps({"type": self.event_type, "timestamp": timestamp, "data": self.data},
                           separators=(",", ":"), ensure_ascii=False)
