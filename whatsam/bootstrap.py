@@ -36,6 +36,7 @@ from whatsam.metering.wiring import Billing, build_billing
 from whatsam.services.accounts import AccountService
 from whatsam.services.admin import AdminService
 from whatsam.services.api_keys import ApiKeyService
+from whatsam.services.dev_phone import DevPhone
 from whatsam.services.ingestion import EventIngestion
 from whatsam.services.lifecycle import LifecycleService
 from whatsam.services.principals import Authenticator
@@ -62,6 +63,7 @@ class Container:
     router: CommandRouter
     lifecycle: LifecycleService
     status: SessionStatusService
+    dev_phone: DevPhone
     ingestion: EventIngestion
     reaper: Reaper
     messaging: MessagingService
@@ -91,6 +93,7 @@ def build(settings: Settings) -> Container:
     webhooks = build_webhooks(settings, queues, sessions)
     usage_counters = UsageCounters(redis_client)
     billing = build_billing(settings, usage_counters, session_repo)
+    status = SessionStatusService(sessions, cache)
     built = Container(
         settings=settings,
         users=users,
@@ -105,7 +108,8 @@ def build(settings: Settings) -> Container:
         cache=cache,
         router=router,
         lifecycle=LifecycleService(sessions, session_repo, router, cache, auth_state),
-        status=SessionStatusService(sessions, cache),
+        status=status,
+        dev_phone=DevPhone(sessions, session_repo, router, status, messages),
         ingestion=EventIngestion(session_repo, cache, messages, journal, usage=usage_counters),
         messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
                                    RecipientCap(redis_client), usage_counters),

@@ -11,6 +11,7 @@ import urllib.request
 from types import FrameType
 from typing import Any
 
+from whatsam import __version__
 from whatsam.logs import configure_logging
 
 
@@ -41,32 +42,65 @@ def _dev(args: argparse.Namespace) -> int:
     return 0
 
 
-def _call_dev_stack(path: str, body: dict[str, Any] | None = None) -> int:
+# How long `dev scan` and `dev inbound` wait for their effect (the API's long-poll ceiling).
+_DEV_WAIT_SECONDS = 25
+
+
+class _CliError(Exception):
+    """A failure already phrased for the terminal."""
+
+
+def _call_dev_stack(path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POST to the running `whatsam dev` as its operator; its answer, or a _CliError."""
     from whatsam.dev.state import read_state
 
     try:
         state = read_state()
     except RuntimeError as exc:
-        print(f"whatsam: {exc}", file=sys.stderr)
-        return 1
+        raise _CliError(str(exc)) from None
+    url = f"{state['api']}{path}?wait={_DEV_WAIT_SECONDS}"
     request = urllib.request.Request(  # noqa: S310 (the dev stack's own loopback URL)
-        state["api"] + path, method="POST", data=json.dumps(body or {}).encode(),
+        url, method="POST", data=json.dumps(body or {}).encode(),
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {state['worker_token']}"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            print(response.read().decode())
-            return 0
+        with urllib.request.urlopen(request, timeout=_DEV_WAIT_SECONDS + 30) as response:  # noqa: S310
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
     except urllib.error.HTTPError as error:
-        print(error.read().decode(), file=sys.stderr)
-        return 1
+        raise _CliError(_api_error(error)) from None
+    except urllib.error.URLError as error:
+        raise _CliError(f"cannot reach `whatsam dev` at {state['api']} ({error.reason}): is it still running?") \
+            from None
+
+
+def _api_error(error: urllib.error.HTTPError) -> str:
+    """The API's error as one line: its message and code, and which fields were wrong."""
+    try:
+        problem = json.loads(error.read())["error"]
+        fields = [f"{e['field']}: {e['message']}" for e in problem.get("details", {}).get("errors", [])]
+        return " ".join([problem["message"], *fields, f"({problem['code']})"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return f"the dev stack answered HTTP {error.code}"
 
 
 def _dev_scan(args: argparse.Namespace) -> int:
-    return _call_dev_stack(f"/v1/dev/sessions/{args.session_id}/scan")
+    """Prints the card after the scan, not before: connected, or an error saying it is not."""
+    card = _call_dev_stack(f"/v1/dev/sessions/{args.session_id}/scan")
+    print(json.dumps(card), flush=True)
+    if card["status"] == "qr":
+        raise _CliError(f"the phone scanned, but after {_DEV_WAIT_SECONDS} s the session is still `qr`: "
+                        "see the `whatsam dev` terminal for its worker's log")
+    return 0
 
 
 def _dev_inbound(args: argparse.Namespace) -> int:
-    return _call_dev_stack(f"/v1/dev/sessions/{args.session_id}/inbound", {"from": args.sender, "text": args.text})
+    """Prints the message the contact wrote (its id, sender, text), once the log holds it."""
+    message = _call_dev_stack(f"/v1/dev/sessions/{args.session_id}/inbound", {"from": args.sender, "text": args.text})
+    print(json.dumps(message), flush=True)
+    if not message["stored"]:
+        raise _CliError(f"the message went to the session's worker, but after {_DEV_WAIT_SECONDS} s it is not "
+                        "in the message log: see the `whatsam dev` terminal for its worker's log")
+    return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -85,6 +119,7 @@ def _provision(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="whatsam", description="Whatsam Gateway tools")
+    parser.add_argument("--version", action="version", version=f"whatsam {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     dev = commands.add_parser("dev", help="run the whole stack on this machine")
@@ -125,7 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except _CliError as exc:
+        print(f"whatsam: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

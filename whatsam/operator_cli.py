@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import os
 import sys
 from dataclasses import replace
@@ -65,9 +66,14 @@ def _bound_stack() -> Settings:
 def _billing(settings: Settings) -> Any:
     from whatsam.adapters.redis_client import redis_from_url
     from whatsam.adapters.repositories import SessionRepository
+    from whatsam.metering import monthly_close, usage_sync
     from whatsam.metering.counters import UsageCounters
     from whatsam.metering.wiring import build_billing
 
+    # These commands print the report on stdout; the jobs' own summary line (for the scheduled
+    # Lambda's log) would repeat it on the terminal. Their warnings still show.
+    for job in (usage_sync, monthly_close):
+        logging.getLogger(job.__name__).setLevel(logging.WARNING)
     return build_billing(settings, UsageCounters(redis_from_url(settings.redis_url)), SessionRepository())
 
 

@@ -220,7 +220,7 @@ class SessionHost:
                 media = Media(data=self._deps.media.get(command.media_key),
                               mimetype=command.media_mimetype or "application/octet-stream")
             self._best_effort(command, "inject_inbound", hosted.session_id, from_phone=command.from_phone,
-                              text=command.text, media=media)
+                              text=command.text, media=media, wa_id=command.wa_id)
         elif isinstance(command, SendPending):
             if hosted.sender is not None:
                 hosted.sender.wake()

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from whatsam.contracts.events import MediaInfo, MessageReceivedEvent, MessageRevokedEvent
 from whatsam.messaging.media import MediaStore
+from whatsam.messaging.record import inbound_message_id
 from worker_fleet.engines.base import MessageReceived
 from worker_fleet.engines.outgoing import Media
 
@@ -19,11 +19,6 @@ MEDIA_KINDS = frozenset({"image", "video", "audio", "document", "sticker"})
 DETAIL_KEYS = ("media", "location", "contacts", "poll", "poll_vote", "reaction", "edit", "quote")
 
 ShardCall = Callable[..., Any]
-
-
-def inbound_message_id(session_id: str, wa_id: str) -> str:
-    """Ours, derived from WhatsApp's: the same message seen twice is one record."""
-    return "msg_" + hashlib.sha256(f"{session_id}\x00{wa_id}".encode()).hexdigest()[:25]
 
 
 class InboundMessages:

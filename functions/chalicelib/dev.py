@@ -3,21 +3,31 @@
 from chalice import Blueprint
 
 from whatsam.bootstrap import container
-from whatsam.http.endpoint import Call, endpoint
+from whatsam.http.endpoint import Call, endpoint, int_query
 from whatsam.http.presenters import session_view
 from whatsam.http.schemas import DevInboundRequest
+from whatsam.services.session_status import MAX_WAIT_SECONDS
 
 bp = Blueprint(__name__)
 
 
-@endpoint(bp, "POST", "/v1/dev/sessions/{session_id}/scan", summary="Dev: the simulated phone scans the QR",
-          tag="dev", auth="dev", status=202, errors=(404, 409))
+def _wait(call: Call) -> int:
+    return int_query(call.request, "wait", default=0, minimum=0, maximum=MAX_WAIT_SECONDS) or 0
+
+
+@endpoint(bp, "POST", "/v1/dev/sessions/{session_id}/scan",
+          summary="Dev: the simulated phone scans the QR; `?wait=N` answers with the card once its status "
+                  "moves on (up to 25 s)", tag="dev", auth="dev", status=202, errors=(404, 409))
 def dev_scan(call: Call, session_id: str) -> dict:
-    return session_view(container().lifecycle.dev_scan(call.owner, session_id))
+    return session_view(container().dev_phone.scan(call.owner, session_id, wait=_wait(call)))
 
 
-@endpoint(bp, "POST", "/v1/dev/sessions/{session_id}/inbound", summary="Dev: a simulated contact writes in",
-          tag="dev", auth="dev", body=DevInboundRequest, status=202, errors=(404, 409))
+@endpoint(bp, "POST", "/v1/dev/sessions/{session_id}/inbound",
+          summary="Dev: a simulated contact writes in; the message's id, and with `?wait=N` whether it is "
+                  "stored yet (up to 25 s)", tag="dev", auth="dev", body=DevInboundRequest, status=202,
+          errors=(404, 409))
 def dev_inbound(call: Call, session_id: str) -> dict:
-    card = container().lifecycle.dev_inbound(call.owner, session_id, call.body.from_, call.body.text)
-    return session_view(card)
+    message = container().dev_phone.inbound(call.owner, session_id, call.body.from_, call.body.text,
+                                            wait=_wait(call))
+    return {"id": message.message_id, "wa_id": message.wa_id, "session_id": message.session_id,
+            "from": message.from_phone, "text": message.text, "stored": message.stored}

@@ -29,7 +29,8 @@ class DevProcess:
     base_url: str
     banner: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
-    # Everything it printed after the banner, read continuously so its stdout never blocks.
+    # Everything it printed after the banner, its log (stderr) included, read continuously so
+    # its pipe never blocks.
     output: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -96,7 +97,7 @@ def start_dev(tmp_dir: str, *extra: str, env_overrides: dict[str, str] | None = 
     env["WHATSAM_DEV_STATE"] = os.path.join(tmp_dir, "dev-stack.json")
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "whatsam.cli", "dev", "--port", str(port), *extra], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
     try:
         banner = _read_banner(process, time.monotonic() + 90)

@@ -6,15 +6,22 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import struct
 import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import urlparse
 
 import boto3
 import pytest
+import redis
 
 from tests.e2e.conftest import DevProcess
+from tests.support.waiting import wait_until
+from whatsam import __version__
+from whatsam.adapters.session_cache import status_channel
 from whatsam.contracts.commands import decode_command
 
 pytestmark = pytest.mark.e2e
@@ -119,6 +126,63 @@ def test_openapi_lists_every_route(dev_stack: DevProcess) -> None:
     }
     documented = {(method, path) for path, item in document["paths"].items() for method in item}
     assert expected <= documented
+
+
+def _whatsam(stack: DevProcess, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "whatsam.cli", *args], env=stack.env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+def test_a_taken_port_is_named_and_nothing_starts(dev_stack: DevProcess) -> None:
+    port = str(urlparse(dev_stack.base_url).port)
+    second = _whatsam(dev_stack, "dev", "--port", port, "--workers", "0")
+    assert second.returncode == 1
+    assert f"port {port} on 127.0.0.1 is taken" in second.stderr and "--port" in second.stderr, second.stderr
+    assert "cannot join thread" not in second.stderr and "Traceback" not in second.stderr
+    assert "AWS emulator" not in second.stdout, "it failed before starting any child"
+    # The running stack's state file is still there for `whatsam dev scan` and friends.
+    assert Path(dev_stack.env["WHATSAM_DEV_STATE"]).exists()
+    assert dev_stack.request("GET", "/health")[0] == 200
+
+
+def test_version_and_cli_errors_speak_one_language(dev_stack: DevProcess) -> None:
+    version = _whatsam(dev_stack, "--version")
+    assert (version.returncode, version.stdout.strip()) == (0, f"whatsam {__version__}")
+    scan = _whatsam(dev_stack, "dev", "scan", "ses_nosuchsession")
+    assert scan.returncode == 1 and scan.stdout == ""
+    assert scan.stderr.strip() == "whatsam: No such session. (session_not_found)"
+    inbound = _whatsam(dev_stack, "dev", "inbound", "ses_nosuchsession", "--from", "12", "--text", "hi")
+    assert inbound.returncode == 1
+    assert inbound.stderr.startswith("whatsam: ") and "from:" in inbound.stderr and "(validation_error)" in \
+        inbound.stderr, inbound.stderr
+
+
+def test_a_client_that_goes_away_leaves_no_traceback(dev_stack: DevProcess) -> None:
+    """A browser reloading the dashboard drops its status long-polls: their answers then meet a
+    closed socket, which the dev log must not report as an error."""
+    token = dev_stack.request("POST", "/v1/auth/register", {"email": _email(), "password": "correct horse battery"}
+                              )[1]["access_token"]
+    card = dev_stack.request("POST", "/v1/sessions", {"name": "reloaded"}, token=token)[1]
+    redis_client = redis.Redis.from_url(dev_stack.banner["Redis"])
+    listeners = lambda: redis_client.pubsub_numsub(status_channel(card["id"]))[0][1]  # noqa: E731
+    logged = len(dev_stack.output)
+    clients = [socket.create_connection(("127.0.0.1", urlparse(dev_stack.base_url).port)) for _ in range(2)]
+    for client in clients:
+        client.sendall(f"GET /v1/sessions/{card['id']}/status?wait=5&since={card['status_version']} HTTP/1.1\r\n"
+                       f"Host: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    wait_until(lambda: listeners() == 2, timeout=30)  # both long-polls are waiting
+    for client in clients:
+        # Reset rather than close: each answer meets a dead socket at once.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()
+    # Both have answered, into the void (the access log names each answer before writing it).
+    wait_until(lambda: "".join(dev_stack.output[logged:]).count(f"/v1/sessions/{card['id']}/status") == 2,
+               timeout=30)
+    # The log's order: a request made now is logged after whatever those two printed.
+    assert dev_stack.request("GET", "/health?after-the-resets")[0] == 200
+    wait_until(lambda: any("/health?after-the-resets" in line for line in dev_stack.output[logged:]), timeout=30)
+    log = "".join(dev_stack.output[logged:])
+    assert "Traceback" not in log and "BrokenPipeError" not in log and "ConnectionResetError" not in log, log
 
 
 def test_ctrl_c_stops_everything(dev_stack: DevProcess) -> None:

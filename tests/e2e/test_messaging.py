@@ -5,6 +5,7 @@ and the session's event journal."""
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import DevProcess
-from tests.e2e.test_fleet import _account, _card, _cli, _connect_and_scan
+from tests.e2e.test_fleet import _account, _card, _cli, _connect_and_scan, _wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -88,14 +89,13 @@ def test_inbound_message_lands_in_history_and_journal(fleet_stack: DevProcess, l
     text = f"hi from a contact {uuid.uuid4().hex[:6]}"
     done = _cli(fleet_stack, "inbound", line["session_id"], "--from", "+447911123456", "--text", text)
     assert done.returncode == 0, done.stderr
-    deadline = time.monotonic() + 30
-    while True:
-        _, history, _ = fleet_stack.request("GET", "/v1/messages?chat=%2B447911123456", api_key=line["key"])
-        inbound = [m for m in history["messages"] if m["direction"] == "in"]
-        if inbound:
-            break
-        assert time.monotonic() < deadline, history
-        time.sleep(0.3)
+    # The CLI prints the message the contact wrote, once stored; not the session.
+    printed = json.loads(done.stdout)
+    assert (printed["from"], printed["text"], printed["stored"]) == ("447911123456", text, True)
+    _, history, _ = fleet_stack.request("GET", "/v1/messages?chat=%2B447911123456", api_key=line["key"])
+    inbound = [m for m in history["messages"] if m["direction"] == "in"]
+    assert inbound, history
+    assert (inbound[0]["id"], inbound[0]["wa_id"]) == (printed["id"], printed["wa_id"])
     assert inbound[0]["content"]["text"] == text
     assert inbound[0]["from"]["phone"] == "447911123456" and inbound[0]["chat"] == "447911123456@s.whatsapp.net"
     _, journal, _ = fleet_stack.request("GET", f"/v1/sessions/{line['session_id']}/events?after=0&limit=500",
@@ -104,3 +104,14 @@ def test_inbound_message_lands_in_history_and_journal(fleet_stack: DevProcess, l
     assert received and received[-1]["text"] == text and received[-1]["sender_phone"] == "447911123456"
     seqs = [e["seq"] for e in journal["events"]]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+def test_dev_scan_prints_the_card_after_the_scan(fleet_stack: DevProcess) -> None:
+    token = _account(fleet_stack)
+    session_id = _card(fleet_stack, token)
+    fleet_stack.request("POST", f"/v1/sessions/{session_id}/connect", token=token)
+    _wait_until(fleet_stack, token, session_id, lambda c: c["status"] == "qr")
+    scanned = _cli(fleet_stack, "scan", session_id)
+    assert scanned.returncode == 0, scanned.stderr
+    card = json.loads(scanned.stdout)
+    assert (card["id"], card["status"]) == (session_id, "connected") and card["phone"], card

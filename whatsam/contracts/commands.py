@@ -65,6 +65,9 @@ class DevInbound(SessionCommand):
     type: Literal["dev.inbound"] = "dev.inbound"
     from_phone: str
     text: str
+    # The WhatsApp id the simulated message gets, chosen by the API so that it can name the
+    # message (whatsam.messaging.record.inbound_message_id) before the worker has stored it.
+    wa_id: str | None = None
     # Optional media as an S3 key in the media bucket (the dev route uploads it first).
     media_key: str | None = None
     media_mimetype: str | None = None

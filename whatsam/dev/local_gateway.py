@@ -3,8 +3,12 @@ whatsam.http.gateway_responses) instead of API Gateway's bare default."""
 
 from __future__ import annotations
 
+import errno
 import functools
+import logging
+import socket
 import uuid
+from contextlib import closing
 from http import HTTPStatus
 
 from chalice.app import Chalice
@@ -17,10 +21,41 @@ from chalice.local import (
     create_local_server,
 )
 
+from whatsam.dev.processes import free_port
 from whatsam.http.gateway_responses import GATEWAY_RESPONSES, GatewayResponse
+
+log = logging.getLogger("whatsam.dev")
+
+
+class PortTaken(RuntimeError):
+    def __init__(self, host: str, port: int):
+        super().__init__(f"port {port} on {host} is taken (another `whatsam dev`, or another server); "
+                         f"stop that, or pick another port, e.g. `whatsam dev --port {free_port()}`")
+
+
+def require_free_port(host: str, port: int) -> None:
+    """Fail before anything starts when the API's port is taken. Binds as http.server will
+    (SO_REUSEADDR, so a port in TIME_WAIT from a previous run counts as free)."""
+    with closing(socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortTaken(host, port) from None
+            raise
 
 
 class _RequestHandler(ChaliceRequestHandler):
+    def handle(self) -> None:
+        # A browser that reloads or closes the dashboard drops its open requests (the status
+        # long-poll among them): routine, not worth http.server's traceback on stderr.
+        try:
+            super().handle()
+        except ConnectionError as exc:
+            self.close_connection = True
+            log.debug("client %s went away: %s", self.client_address[0], type(exc).__name__)
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
         # Chalice raises this only when no route matches the path.
         if isinstance(error, ForbiddenError):
@@ -46,7 +81,13 @@ class _RequestHandler(ChaliceRequestHandler):
 
 
 def local_server(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
-    server = create_local_server(app, config, host, port)
+    try:
+        server = create_local_server(app, config, host, port)
+    except OSError as exc:
+        # Taken between require_free_port and here.
+        if exc.errno == errno.EADDRINUSE:
+            raise PortTaken(host, port) from None
+        raise
     server.server.RequestHandlerClass = functools.partial(
         _RequestHandler, app_object=app, config=config)
     return server

@@ -20,7 +20,7 @@ from whatsam.adapters.redis_client import redis_from_url
 from whatsam.config import Settings
 from whatsam.dev.app_loader import load_app
 from whatsam.dev.event_sources import Scheduler, SqsPoller, expression_of, local_interval, split_sources
-from whatsam.dev.local_gateway import local_server
+from whatsam.dev.local_gateway import local_server, require_free_port
 from whatsam.dev.processes import ChildService, aws_test_credentials, start_moto_server, start_redis_server
 from whatsam.dev.state import clear_state, write_state
 from whatsam.dev.terminal_qr import TerminalQrPrinter
@@ -51,6 +51,9 @@ class DevStack:
     fleet: DevFleet | None = None
     settings: Settings | None = None
     banner: list[str] = field(default_factory=list)
+    # Only a stack that wrote the state file removes it: a second `whatsam dev` that fails to
+    # start must not orphan the running one's.
+    wrote_state: bool = False
 
     def start(self) -> None:
         try:
@@ -60,6 +63,8 @@ class DevStack:
             raise
 
     def _start(self) -> None:
+        # Before any child starts: a taken port is the commonest way to fail, and the cheapest to see.
+        require_free_port(self.options.host, self.options.port)
         env = os.environ
         for key, value in aws_test_credentials().items():
             env.setdefault(key, value)
@@ -121,6 +126,7 @@ class DevStack:
         write_state(api=api_url, worker_token=env["WHATSAM_WORKER_TOKEN"],
                     aws_endpoint_url=env["AWS_ENDPOINT_URL"], redis_url=env["REDIS_URL"],
                     prefix=self.settings.resource_prefix, region=self.settings.aws_region)
+        self.wrote_state = True
 
     def wait(self, ready: Callable[[], None] | None = None) -> None:
         if ready:
@@ -136,7 +142,9 @@ class DevStack:
             self.server.shutdown()
             self.server.server.server_close()
         for thread in self.threads:
-            thread.join(timeout=5)
+            if thread.ident is not None:  # a start that failed half-way left some never started
+                thread.join(timeout=5)
         for child in reversed(self.children):
             child.stop()
-        clear_state()
+        if self.wrote_state:
+            clear_state()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,3 +29,8 @@ class MessageRecord:
     error: str | None = None
     request_hash: str | None = None
     revoked: bool = False
+
+
+def inbound_message_id(session_id: str, wa_id: str) -> str:
+    """Ours, derived from WhatsApp's: the same message seen twice is one record."""
+    return "msg_" + hashlib.sha256(f"{session_id}\x00{wa_id}".encode()).hexdigest()[:25]

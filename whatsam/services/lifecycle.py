@@ -1,5 +1,5 @@
-"""Session lifecycle beyond connect: disconnect, logout, restart, pairing code, and the
-dev-only simulated scan and inbound message. Each goes to the worker that holds the
+"""Session lifecycle beyond connect: disconnect, logout, restart, pairing code (the dev-only
+simulated phone is whatsam.services.dev_phone). Each goes to the worker that holds the
 session; with no worker, the card is settled here."""
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from whatsam.adapters.auth_state import AuthStateStore
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
 from whatsam.contracts.commands import (
-    DevInbound,
-    DevScan,
     DisconnectSession,
     LogoutSession,
     RequestPairingCode,
@@ -23,7 +21,7 @@ from whatsam.contracts.commands import (
     SessionCommand,
 )
 from whatsam.domain.model import SessionCard, SessionStatus, User, utcnow
-from whatsam.errors import AppError, Conflict, NotFound, ValidationFailed
+from whatsam.errors import AppError, Conflict, ValidationFailed
 from whatsam.services.routing import CommandRouter
 from whatsam.services.sessions import SessionService
 
@@ -91,34 +89,6 @@ class LifecycleService:
             raise Conflict(str(reply.get("error", "The worker could not produce a pairing code.")),
                            code=str(reply.get("code", "pairing_failed")))
         return {"code": str(reply["code"]), "phone": digits}
-
-    def dev_scan(self, owner: User | None, session_id: str) -> SessionCard:
-        card = self._dev_card(owner, session_id)
-        if card.status is not SessionStatus.QR:
-            # Only a phone looking at a QR (or a pairing code) can scan: say so now rather
-            # than send the worker a command its engine must refuse.
-            raise Conflict("There is no QR code to scan: connect the session and wait for status `qr`.",
-                           code="session_not_awaiting_scan", details={"status": card.status.value})
-        self._require_worker(card, _command(DevScan, card))
-        return card
-
-    def dev_inbound(self, owner: User | None, session_id: str, from_phone: str, text: str) -> SessionCard:
-        card = self._dev_card(owner, session_id)
-        self._require_worker(card, _command(DevInbound, card, from_phone=e164_digits(from_phone), text=text))
-        return card
-
-    def _dev_card(self, owner: User | None, session_id: str) -> SessionCard:
-        """The owner's card, or for the dev operator (owner None) any card."""
-        if owner is not None:
-            return self._sessions.get(owner, session_id)
-        card = self._repository.get(session_id)
-        if card is None:
-            raise NotFound("No such session.", code="session_not_found")
-        return card
-
-    def _require_worker(self, card: SessionCard, command: DevScan | DevInbound) -> None:
-        if self._router.send_to_owner(card.session_id, command) is None:
-            raise Conflict("No worker holds this session: connect it first.", code="session_not_connecting")
 
     def _settle(self, card: SessionCard, status: SessionStatus) -> SessionCard:
         if card.status is status:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import time
+from collections.abc import Callable
 from typing import Any
 
 import qrcode
@@ -39,21 +40,25 @@ class SessionStatusService:
         return {"qr": qr["qr"], "expires_at": qr["expires_at"], "status": card.status.value}
 
     def wait_for_change(self, owner: User, session_id: str, *, since: int | None, wait: int) -> SessionCard:
-        card = self._sessions.get(owner, session_id)
+        return self.wait_past(lambda: self._sessions.get(owner, session_id), since=since, wait=wait)
+
+    def wait_past(self, read: Callable[[], SessionCard], *, since: int | None, wait: int) -> SessionCard:
+        """The card `read` returns, as soon as its status version passes `since` (at most `wait` s)."""
+        card = read()
         if since is None or wait <= 0 or card.status_version > since:
             return card
         deadline = time.monotonic() + min(wait, MAX_WAIT_SECONDS)
         pubsub = self._cache.redis.pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(status_channel(session_id))
+        pubsub.subscribe(status_channel(card.session_id))
         try:
             # Re-read after subscribing: a change between the first read and the subscribe is not missed.
-            card = self._sessions.get(owner, session_id)
+            card = read()
             while card.status_version <= since:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 if pubsub.get_message(timeout=min(remaining, 1.0)) is not None or remaining < 1.0:
-                    card = self._sessions.get(owner, session_id)
+                    card = read()
         finally:
             pubsub.close()
         return card

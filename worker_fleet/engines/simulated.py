@@ -319,6 +319,7 @@ class SimulatedClient:
         media: Media | None = None,
         kind: MessageKind | None = None,
         details: Mapping[str, Any] | None = None,
+        wa_id: str | None = None,
     ) -> MessageReceived:
         """A contact writes to this session.
 
@@ -326,6 +327,7 @@ class SimulatedClient:
         `media` to its family by MIME type (image, video, audio, else document; stickers must be
         asked for). `details` is merged into `raw` (see `MessageReceived`), e.g.
         ``{"location": {...}}`` for ``kind="location"``; `download_media` returns `media`.
+        `wa_id` is the message's WhatsApp id when the caller chose it (a new one otherwise).
         """
         self._require(SimulatedPhase.CONNECTED)
         phone = e164_digits(from_phone)
@@ -346,7 +348,7 @@ class SimulatedClient:
             raw[key] = {**current, **value} if isinstance(current, dict) and isinstance(value, Mapping) else value
         jid = f"{phone}@s.whatsapp.net"
         message = MessageReceived(
-            message_id=_new_message_id("3A"),
+            message_id=wa_id or _new_message_id("3A"),
             chat_jid=jid,
             sender_jid=jid,
             sender_phone=phone,
