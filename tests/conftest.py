@@ -18,6 +18,18 @@ from whatsam.dev.processes import aws_test_credentials, start_moto_server, start
 # limits stay as in production.
 LOOPBACK_RATE_LIMITS = "login-ip=100000/864000,register-ip=100000/864000"
 
+# A test's folder is its kind: `-m "not integration and not e2e"` leaves only tests that start
+# nothing (no Redis, no moto server, no neonize, no subprocess), whatever a file declares.
+_MARKER_OF_FOLDER = {"integration": "integration", "e2e": "e2e"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.relative_to(item.config.rootpath).parts
+        marker = _MARKER_OF_FOLDER.get(parts[1]) if len(parts) > 2 and parts[0] == "tests" else None
+        if marker and item.get_closest_marker(marker) is None:
+            item.add_marker(marker)
+
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:

@@ -11,8 +11,6 @@ from chalice.test import Client
 
 from whatsam.dev.app_loader import functions_dir, load_app
 
-pytestmark = pytest.mark.integration
-
 
 @dataclass
 class Reply:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.waiting import wait_until
 from whatsam.adapters.auth_state import auth_state_prefix
 from whatsam.adapters.aws import client
 from whatsam.adapters.dynamo_models import UserModel
@@ -118,13 +119,17 @@ def test_concurrent_creates_never_exceed_the_limit(api: Any, new_account: Any, s
         thread.start()
     for thread in threads:
         thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
     assert not unexpected, unexpected
     assert len(created) == 5, (created, refused)
     assert len(refused) == threads_n - 5
     assert {e.code for e in refused} == {"session_limit_reached"}
-    listed = api.call("GET", "/v1/sessions", token=owner.access_token).body["sessions"]
-    assert sorted(s["id"] for s in listed) == sorted(created)
+    # The limit is the count on the user item (consistent reads), not a list: each card exists.
     assert _session_count(owner.user_id) == 5
+    assert all(SessionRepository().get(session_id) is not None for session_id in created)
+    # The list reads a GSI, only eventually consistent on DynamoDB: it catches up.
+    wait_until(lambda: sorted(s["id"] for s in api.call("GET", "/v1/sessions", token=owner.access_token)
+                              .body["sessions"]) == sorted(created), what="the list shows the five cards")
     me = api.call("GET", "/v1/me", token=owner.access_token).body
     assert me["tier"] == "PRO" and me["limits"]["sessions"] == 5
 
