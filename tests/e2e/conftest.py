@@ -58,6 +58,16 @@ class DevProcess:
         return status, (json.loads(text) if text else None), {k.lower(): v for k, v in got.items()}
 
 
+def worker_endpoints(stack: DevProcess) -> dict[str, str]:
+    """Every worker the stack started, by id: those of the banner, and replacements (from their
+    "online" log line), dead or alive."""
+    endpoints = {key.removeprefix("Worker "): url for key, url in stack.banner.items() if key.startswith("Worker ")}
+    for line in list(stack.output):
+        if found := re.search(r"worker (\S+) online: .* http=(\S+)", line):
+            endpoints[found.group(1)] = found.group(2)
+    return endpoints
+
+
 def _read_banner(process: subprocess.Popen, deadline: float) -> dict[str, str]:
     banner: dict[str, str] = {}
     assert process.stdout is not None
@@ -66,9 +76,10 @@ def _read_banner(process: subprocess.Popen, deadline: float) -> dict[str, str]:
         if not line:
             raise AssertionError(f"whatsam dev exited early with {process.wait()}")
         match = re.match(r"\s+(API|Dashboard|AWS emulator|Redis|Worker)\s+(\S+)", line)
-        if match:
-            key = match.group(1) if match.group(1) != "Worker" else f"Worker {match.group(2)}"
-            banner[key] = match.group(2)
+        if match and match.group(1) == "Worker":  # "Worker  dev-worker-1 (simulated) http://…": its endpoint
+            banner[f"Worker {match.group(2)}"] = line.split()[-1]
+        elif match:
+            banner[match.group(1)] = match.group(2)
         if "Press Ctrl-C" in line:
             return banner
     raise AssertionError("whatsam dev did not print its banner in time")

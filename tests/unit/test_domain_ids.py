@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.support.waiting import wait_until
 from whatsam.domain import ids
 
 
@@ -45,6 +46,7 @@ def test_real_clock_ids_sort_in_creation_order() -> None:
     import time
 
     first = ids.new_id("ses")
-    time.sleep(0.003)
+    started_ms = time.time_ns() // 1_000_000
+    wait_until(lambda: time.time_ns() // 1_000_000 > started_ms, every=0.0005, what="the clock's next millisecond")
     second = ids.new_id("ses")
     assert first < second

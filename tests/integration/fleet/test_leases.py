@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import pytest
 
+from tests.support.waiting import wait_until
 from whatsam.adapters.auth_state import AuthStateStore, StaleFence, auth_state_prefix
 from whatsam.adapters.aws import client
 from whatsam.adapters.dynamo_models import bind_models
-from whatsam.adapters.leases import LeaseRepository
+from whatsam.adapters.leases import LeaseRepository, now_ms
 from whatsam.config import Settings
 
 pytestmark = pytest.mark.integration
@@ -46,9 +46,11 @@ def test_expired_lease_can_be_taken_over(leases: LeaseRepository) -> None:
     dead = leases.acquire(session, "usr_a", "worker-dead")
     assert dead is not None
     assert leases.acquire(session, "usr_a", "worker-b") is None
-    time.sleep(2.2)
-    taken = leases.acquire(session, "usr_a", "worker-b")
-    assert taken is not None and taken.fence == dead.fence + 1
+    # Taken over as soon as it expires, and not before.
+    taken = wait_until(lambda: leases.acquire(session, "usr_a", "worker-b"), every=0.1,
+                       what="the expired lease taken over")
+    assert now_ms() >= dead.expires_at
+    assert taken.fence == dead.fence + 1
     assert leases.renew(dead) is None
 
 
