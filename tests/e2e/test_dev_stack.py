@@ -9,7 +9,6 @@ import socket
 import struct
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -194,8 +193,6 @@ def test_ctrl_c_stops_everything(dev_stack: DevProcess) -> None:
         assert dev_stack.process.wait(timeout=30) == 0
     except subprocess.TimeoutExpired:
         pytest.fail("whatsam dev did not stop within 30 s of Ctrl-C")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_port_open(url) for url in children):
-        time.sleep(0.2)
-    assert not any(_port_open(url) for url in children), "moto or redis outlived whatsam dev"
+    wait_until(lambda: not any(_port_open(url) for url in children), timeout=10, every=0.2,
+               what="moto and redis stopped with whatsam dev")
     assert not _port_open(dev_stack.base_url)

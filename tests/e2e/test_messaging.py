@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import uuid
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from tests.e2e.conftest import DevProcess
 from tests.e2e.test_fleet import _account, _card, _cli, _connect_and_scan, _wait_until
+from tests.support.waiting import wait_for_value
 
 pytestmark = pytest.mark.e2e
 
@@ -36,15 +36,13 @@ def _send(stack: DevProcess, key: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _until(stack: DevProcess, key: str, message_id: str, statuses: set[str], timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
+    def read() -> dict[str, Any]:
         status, message, _ = stack.request("GET", f"/v1/messages/{message_id}", api_key=key)
         assert status == 200, message
-        if message["status"] in statuses:
-            return dict(message)
-        if time.monotonic() > deadline:
-            pytest.fail(f"{message['type']} stayed {message['status']}: {message}")
-        time.sleep(0.3)
+        return dict(message)
+
+    return wait_for_value(read, lambda message: message["status"] in statuses, timeout, every=0.3,
+                          what=f"message {message_id} {sorted(statuses)}")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ succeeds; a dead one ends `failed` after the (compressed) schedule, and redelive
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 from tests.e2e.test_fleet import _account, _card, _cli, _connect_and_scan, _wait_until
+from tests.support.waiting import wait_for_value
 from tests.support.webhook_receiver import Receiver, always, fail_then_succeed
 
 pytestmark = pytest.mark.e2e
@@ -46,14 +46,9 @@ def _log(stack: DevProcess, token: str, endpoint_id: str) -> list[dict[str, Any]
 
 
 def _settled(stack: DevProcess, token: str, endpoint_id: str, count: int, timeout: float = 60) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while True:
-        log = _log(stack, token, endpoint_id)
-        if len(log) == count and all(d["status"] != "pending" for d in log):
-            return log
-        if time.monotonic() > deadline:
-            pytest.fail(f"deliveries never settled: {log}")
-        time.sleep(0.3)
+    return wait_for_value(lambda: _log(stack, token, endpoint_id),
+                          lambda log: len(log) == count and all(d["status"] != "pending" for d in log),
+                          timeout, every=0.3, what="every delivery settled")
 
 
 def _journal(stack: DevProcess, token: str, session_id: str) -> list[dict[str, Any]]:

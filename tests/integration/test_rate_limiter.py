@@ -4,7 +4,6 @@ expiry, and many OS processes with many threads against one key."""
 from __future__ import annotations
 
 import math
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -12,6 +11,7 @@ import pytest
 import redis
 
 from tests.support.ratelimit_clients import ClientPlan, run_clients
+from tests.support.waiting import wait_until
 from whatsam.metering.policies import Policy, RatePolicy
 from whatsam.metering.ratelimit import Charge, RateLimiter
 
@@ -60,9 +60,11 @@ def test_units_come_back_at_the_policy_rate(limiter: RateLimiter) -> None:
     charge = Charge(policy, _subject())
     assert limiter.apply([charge]).allowed and limiter.apply([charge]).allowed
     assert not limiter.apply([charge]).allowed
-    time.sleep(0.2)  # four intervals: the bucket (two units) is full again
-    assert limiter.apply([charge]).allowed and limiter.apply([charge]).allowed
-    assert not limiter.apply([charge]).allowed
+    peek = Charge(policy, charge.subject, cost=0)  # reads the bucket, takes nothing
+    wait_until(lambda: limiter.apply([peek]).verdicts[0].remaining == 2, what="the bucket full again")
+    # Full holds two units, never more, however long it waited: three at once do not fit, two do.
+    assert not limiter.apply([Charge(policy, charge.subject, cost=3)]).allowed
+    assert limiter.apply([Charge(policy, charge.subject, cost=2)]).allowed
 
 
 def test_several_limits_are_all_or_nothing(limiter: RateLimiter) -> None:

@@ -15,26 +15,28 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = 30.0
 
 
-def _describe(what: str | Callable[[], object]) -> str:
-    return str(what()) if callable(what) else what
-
-
-def wait_until(predicate: Callable[[], T], timeout: float = DEFAULT_TIMEOUT, *, every: float = 0.05,
-               what: str | Callable[[], object] = "the condition") -> T:
-    """Calls `predicate` until it returns something truthy, and returns that. Fails the test after
-    `timeout` seconds, saying `what` (a string, or a function giving the last state seen)."""
+def wait_for_value(read: Callable[[], T], done: Callable[[T], object], timeout: float = DEFAULT_TIMEOUT, *,
+                   every: float = 0.05, what: str = "the expected state") -> T:
+    """Calls `read` until `done(value)` holds, and returns that value. Fails the test after
+    `timeout` seconds, naming `what` and the last value read."""
     deadline = time.monotonic() + timeout
     while True:
-        value = predicate()
-        if value:
+        value = read()
+        if done(value):
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"not met within {timeout:.0f} s: {_describe(what)}")
+            pytest.fail(f"{what}: not reached within {timeout:.0f} s; last seen {value!r}")
         time.sleep(every)
 
 
+def wait_until(predicate: Callable[[], T], timeout: float = DEFAULT_TIMEOUT, *, every: float = 0.05,
+               what: str = "the condition") -> T:
+    """Calls `predicate` until it returns something truthy, and returns that."""
+    return wait_for_value(predicate, bool, timeout, every=every, what=what)
+
+
 async def wait_until_async(predicate: Callable[[], T | Awaitable[T]], timeout: float = DEFAULT_TIMEOUT, *,
-                           every: float = 0.01, what: str | Callable[[], object] = "the condition") -> T:
+                           every: float = 0.01, what: str = "the condition") -> T:
     """wait_until for a test's event loop: the loop keeps running while it waits."""
     deadline = time.monotonic() + timeout
     while True:
@@ -44,5 +46,5 @@ async def wait_until_async(predicate: Callable[[], T | Awaitable[T]], timeout: f
         if value:
             return value  # type: ignore[return-value]
         if time.monotonic() > deadline:
-            pytest.fail(f"not met within {timeout:.0f} s: {_describe(what)}")
+            pytest.fail(f"{what}: not reached within {timeout:.0f} s")
         await asyncio.sleep(every)

@@ -12,6 +12,8 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
+from tests.support.waiting import wait_for_value
+
 
 @dataclass(frozen=True)
 class Received:
@@ -100,15 +102,11 @@ class Receiver:
         return f"{self.scheme}://{host}:{self.port}{path}"
 
     def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 30.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while True:
+        def seen() -> list[Received]:
             with self._lock:
-                seen = list(self.requests)
-            if predicate(seen):
-                return seen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the receiver never saw what was expected; got {len(seen)} request(s)")
-            time.sleep(0.05)
+                return list(self.requests)
+
+        return wait_for_value(seen, predicate, timeout, what="the requests the receiver got")
 
     def close(self) -> None:
         self._closed.set()

@@ -226,6 +226,12 @@ class SimulatedClient:
         return self._phase
 
     @property
+    def settled(self) -> bool:
+        """Nothing is scheduled that could still emit an event: no QR rotation running, no
+        receipt on its way. What tests wait for before saying an event did not come."""
+        return self._qr_task is None and not self._receipt_tasks
+
+    @property
     def sent(self) -> tuple[SentMessage, ...]:
         return tuple(self._sent)
 

@@ -6,13 +6,14 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from tests.support.waiting import wait_for_value
+from whatsam.adapters.aws import client
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.bootstrap import Container, container
 from whatsam.config import Settings
@@ -95,11 +96,16 @@ def start_worker(stack_env: dict[str, str]) -> Iterator[Callable[[str], WorkerPr
 
 def wait_for_card(services: Container, session_id: str, predicate: Callable[[SessionCard], bool],
                   timeout: float = 60) -> SessionCard:
-    deadline = time.monotonic() + timeout
-    while True:
-        card = SessionRepository().get(session_id)
-        if card is not None and predicate(card):
-            return card
-        if time.monotonic() > deadline:
-            pytest.fail(f"session {session_id} never reached the expected state; last seen {card}")
-        time.sleep(0.2)
+    found = wait_for_value(lambda: SessionRepository().get(session_id), lambda c: c is not None and predicate(c),
+                           timeout, every=0.2, what=f"session {session_id}")
+    assert found is not None
+    return found
+
+
+def queue_drained(services: Container, queue_url: str, *, in_flight: bool = True) -> bool:
+    """Nothing waits in the queue and (`in_flight`) nothing is being handled: received, not yet
+    deleted. The shared connect queue cannot ask the latter: a worker an earlier test killed
+    may hold a message it received until the visibility timeout."""
+    names = ["ApproximateNumberOfMessages"] + (["ApproximateNumberOfMessagesNotVisible"] if in_flight else [])
+    counts = client("sqs", services.settings).get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)
+    return all(int(count) == 0 for count in counts["Attributes"].values())

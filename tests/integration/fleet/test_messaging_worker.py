@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.fleet.conftest import FAST_FLEET, WorkerProcess, wait_for_card
+from tests.integration.fleet.conftest import FAST_FLEET, WorkerProcess, queue_drained, wait_for_card
+from tests.support.waiting import wait_for_value, wait_until
 from whatsam.adapters.messages import MessageRepository
 from whatsam.bootstrap import Container
 from whatsam.contracts.commands import DevScan, SendPending
@@ -64,14 +64,18 @@ def _accept(services: Container, owner: User, session_id: str, texts: list[str])
 
 def _settled(session_id: str, ids: list[str], timeout: float = 60) -> list[MessageRecord]:
     messages = MessageRepository()
-    deadline = time.monotonic() + timeout
-    while True:
-        records = [messages.get(i) for i in ids]
-        if all(r is not None and r.status not in (MessageStatus.QUEUED, MessageStatus.SENDING) for r in records):
-            return [r for r in records if r is not None]
-        if time.monotonic() > deadline:
-            pytest.fail(f"messages never settled: {[(r.message_id, r.status) for r in records if r]}")
-        time.sleep(0.3)
+    records = wait_for_value(
+        lambda: [messages.get(i) for i in ids],
+        lambda seen: all(r is not None and r.status not in (MessageStatus.QUEUED, MessageStatus.SENDING)
+                         for r in seen),
+        timeout, every=0.3, what="every message settled")
+    return [r for r in records if r is not None]
+
+
+def _inbox_drained(services: Container, worker_id: str) -> bool:
+    worker = services.workers.get(worker_id)
+    assert worker is not None
+    return queue_drained(services, worker.inbox_url)
 
 
 def test_a_redelivered_send_command_sends_once(services: Container, owner: User, ingest: None, wire_log: Path,
@@ -86,7 +90,8 @@ def test_a_redelivered_send_command_sends_once(services: Container, owner: User,
                 session_id=session_id, tenant_id=owner.user_id, message_id=record.message_id))
     settled = _settled(session_id, [r.message_id for r in records])
     assert all(r.status in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ) for r in settled)
-    time.sleep(1.0)  # any duplicate send would land by now
+    # Every copy of the command handled, each message past sending: no duplicate can still go out.
+    wait_until(lambda: _inbox_drained(services, worker.worker_id), what="every command handled")
     sends = _sends(wire_log)
     assert [sends[t] for t in texts] == [1, 1, 1], sends
 
@@ -99,26 +104,24 @@ def test_killed_mid_send_never_sends_twice_and_keeps_order(services: Container, 
     texts = [f"burst-{i:02d}-{uuid.uuid4().hex[:6]}" for i in range(8)]
     records = _accept(services, owner, session_id, texts)
     # Paced at ~0.3 s a message: kill the holder once a few have gone out.
-    deadline = time.monotonic() + 30
-    while sum(_sends(wire_log)[t] for t in texts) < 3:
-        assert time.monotonic() < deadline, "sending never started"
-        time.sleep(0.05)
+    wait_until(lambda: sum(_sends(wire_log)[t] for t in texts) >= 3, what="three messages on the wire")
     first.process.send_signal(signal.SIGKILL)
     first.process.wait()
     second = start_worker(f"midsend-b-{os.getpid()}")
     # Longer than the connect queue's 5 s long poll: a receive the dead worker left open on the
     # queue would otherwise swallow the hand-back for the whole visibility timeout (120 s).
     monkeypatch.setattr(services.reaper, "stale_after", timedelta(seconds=7))
-    deadline = time.monotonic() + 60
-    reaped = []
-    while (card := services.sessions.get(owner, session_id)).worker_id != second.worker_id \
-            or card.status is not SessionStatus.CONNECTED:
-        assert time.monotonic() < deadline, \
-            f"session never moved to {second.worker_id}: {card} lease={services.leases.get(session_id)} {reaped}"
-        reaped.append(services.reaper.run())
-        time.sleep(0.5)
+
+    def moved() -> bool:
+        card = services.sessions.get(owner, session_id)
+        if card.worker_id == second.worker_id and card.status is SessionStatus.CONNECTED:
+            return True
+        services.reaper.run()
+        return False
+
+    wait_until(moved, timeout=60, every=0.5, what=f"the session connected on {second.worker_id}")
     settled = _settled(session_id, [r.message_id for r in records])
-    time.sleep(1.0)
+    wait_until(lambda: _inbox_drained(services, second.worker_id), what="every command handled")
     sends = _sends(wire_log)
     assert all(sends[t] <= 1 for t in texts), f"a message went out twice: {sends}"
     unknown = [r for r in settled if r.status is MessageStatus.FAILED]

@@ -5,12 +5,12 @@ waits for a scan, and stop once it is disconnected."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 
 import pytest
 
 from tests.integration.fleet.conftest import FAST_FLEET, WorkerProcess, wait_for_card
+from tests.support.waiting import wait_for_value
 from whatsam.bootstrap import Container
 from whatsam.contracts.commands import DevScan
 from whatsam.domain.model import SessionStatus, User
@@ -28,12 +28,18 @@ def _minutes(services: Container, owner: User, session_id: str, since_hour: int)
 
 def _wait_for_minutes(services: Container, owner: User, session_id: str, since_hour: int, at_least: int,
                       timeout: float = 30) -> int:
-    deadline = time.monotonic() + timeout
-    while (counted := _minutes(services, owner, session_id, since_hour)) < at_least:
-        if time.monotonic() > deadline:
-            pytest.fail(f"only {counted} session-minutes counted")
-        time.sleep(0.2)
-    return counted
+    return wait_for_value(lambda: _minutes(services, owner, session_id, since_hour), lambda n: n >= at_least,
+                          timeout, every=0.2, what=f"at least {at_least} session-minutes counted")
+
+
+def _connected_on(services: Container, owner: User, worker: WorkerProcess, name: str) -> str:
+    card, _, _ = services.sessions.create(owner, name=name, description="")
+    services.sessions.connect(owner, card.session_id)
+    wait_for_card(services, card.session_id, lambda c: c.status is SessionStatus.QR and c.worker_id == worker.worker_id)
+    services.router.send(worker.worker_id, card.session_id, DevScan(session_id=card.session_id,
+                                                                    tenant_id=card.tenant_id))
+    wait_for_card(services, card.session_id, lambda c: c.status is SessionStatus.CONNECTED)
+    return card.session_id
 
 
 def test_the_worker_counts_minutes_of_connected_sessions_only(
@@ -42,10 +48,18 @@ def test_the_worker_counts_minutes_of_connected_sessions_only(
     monkeypatch.setitem(FAST_FLEET, "WHATSAM_SESSION_MINUTE_SECONDS", "1")
     worker = start_worker(f"minutes-{os.getpid()}")
     since_hour = epoch_hour()
+    # A session connected throughout is the test's clock: each tick of the worker counts it,
+    # so "two more of its minutes" means two ticks have run, however slow the machine.
+    clock = _connected_on(services, owner, worker, "clock")
+
+    def two_more_ticks() -> None:
+        now = _minutes(services, owner, clock, since_hour)
+        _wait_for_minutes(services, owner, clock, since_hour, at_least=now + 2)
+
     card, _, _ = services.sessions.create(owner, name="metered", description="")
     services.sessions.connect(owner, card.session_id)
     wait_for_card(services, card.session_id, lambda c: c.status is SessionStatus.QR and c.worker_id == worker.worker_id)
-    time.sleep(2.5)
+    two_more_ticks()
     assert _minutes(services, owner, card.session_id, since_hour) == 0, "waiting for a scan is not connected"
 
     services.router.send(worker.worker_id, card.session_id, DevScan(session_id=card.session_id,
@@ -55,7 +69,7 @@ def test_the_worker_counts_minutes_of_connected_sessions_only(
 
     services.lifecycle.disconnect(owner, card.session_id)
     wait_for_card(services, card.session_id, lambda c: c.status is SessionStatus.DISCONNECTED)
-    time.sleep(1.5)  # a tick already under way when it disconnected may still land
+    two_more_ticks()  # a tick already under way when it disconnected has landed by now
     settled = _minutes(services, owner, card.session_id, since_hour)
-    time.sleep(3)
+    two_more_ticks()
     assert _minutes(services, owner, card.session_id, since_hour) == settled, "no minutes after disconnecting"

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.fleet.conftest import WorkerProcess, wait_for_card
+from tests.integration.fleet.conftest import WorkerProcess, queue_drained, wait_for_card
+from tests.support.waiting import wait_until
 from whatsam.adapters.workers import WorkerRepository
 from whatsam.bootstrap import Container
 from whatsam.contracts.commands import ConnectSession, DevScan, DisconnectSession
@@ -96,7 +97,8 @@ def test_duplicate_connects_across_workers_never_open_two_sockets(
         sessions.append(card.session_id)
     for session_id in sessions:
         wait_for_card(services, session_id, lambda c: c.status is SessionStatus.QR)
-    time.sleep(3)  # let every duplicate be consumed
+    wait_until(lambda: queue_drained(services, services.queues.url("connect"), in_flight=False),
+               what="every duplicate taken off the connect queue")
     hosted = {w.worker_id: set(_health(w)["hosted"]) for w in workers}
     for session_id in sessions:
         holders = [worker_id for worker_id, ids in hosted.items() if session_id in ids]

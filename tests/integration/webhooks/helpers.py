@@ -3,13 +3,11 @@ and waiting on the delivery log."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
+from tests.support.waiting import wait_for_value
 from whatsam.contracts.events import SessionStatusEvent, make_seq
 
 
@@ -52,14 +50,8 @@ def deliveries(api: Any, owner: Owner, endpoint_id: str, query: str = "?limit=10
 
 def wait_deliveries(api: Any, owner: Owner, endpoint_id: str,
                     predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 40) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        seen = deliveries(api, owner, endpoint_id)
-        if predicate(seen):
-            return seen
-        if time.monotonic() > deadline:
-            pytest.fail(f"deliveries never reached the expected state: {seen}")
-        time.sleep(0.2)
+    return wait_for_value(lambda: deliveries(api, owner, endpoint_id), predicate, timeout, every=0.2,
+                          what="the deliveries")
 
 
 def all_done(count: int) -> Callable[[list[dict[str, Any]]], bool]:

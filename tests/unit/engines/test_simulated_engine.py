@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from tests.support.waiting import wait_until_async
 from worker_fleet.engines.base import (
     AuthStateChanged,
     Connected,
@@ -83,7 +84,7 @@ def test_scan_pairs_persists_credentials_and_stops_the_qr_rotation(tmp_path: pat
         after_qr = recorder.events[len(recorder.of_type(QRCode)):]
         assert after_qr == [paired, AuthStateChanged(), Connected()]
         qr_count = len(recorder.of_type(QRCode))
-        await asyncio.sleep(FAST.qr_interval * 4)
+        await wait_until_async(lambda: client.settled, what="the QR rotation stopped")
         assert len(recorder.of_type(QRCode)) == qr_count
         assert client.phase is SimulatedPhase.CONNECTED
         await client.stop()
@@ -102,7 +103,7 @@ def test_restored_store_reconnects_without_qr(tmp_path: pathlib.Path) -> None:
         second, recorder = open_client(tmp_path / "worker-b")
         await second.start()
         await recorder.wait_for(Connected)
-        await asyncio.sleep(FAST.qr_interval * 2)
+        await wait_until_async(lambda: second.settled, what="nothing more scheduled")
         assert recorder.events == [Connected()]
         await second.stop()
 

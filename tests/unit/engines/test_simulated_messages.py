@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.support.waiting import wait_until_async
 from worker_fleet.engines.base import (
     Connected,
     EngineError,
@@ -43,7 +44,6 @@ from worker_fleet.engines.simulated import (
 )
 
 FAST = SimulatedOptions(qr_interval=0.05, delivered_after=0.02, read_after=0.02)
-QUIET = 0.15  # several receipt delays: long enough for receipts that must not come
 DM = "15550001111@s.whatsapp.net"
 OTHER = "15550004444@s.whatsapp.net"
 GROUP = "120363000000000001@g.us"
@@ -102,7 +102,7 @@ def test_reactions_edits_and_revokes_get_only_their_result(tmp_path: pathlib.Pat
         removed = await client.send(DM, Reaction(MessageRef("3A0001"), ""))
         edit = await client.send(DM, Edit(text.message_id, "fixed"))
         revoke = await client.send(DM, Revoke(MessageRef(text.message_id, from_me=True)))
-        await asyncio.sleep(QUIET)
+        await wait_until_async(lambda: client.settled, what="no receipt on its way")
         assert len({text.message_id, reaction.message_id, removed.message_id, edit.message_id,
                     revoke.message_id}) == 5
         assert {r.message_ids for r in recorder.of_type(Receipt)} == {(text.message_id,)}
@@ -198,7 +198,7 @@ def test_invalid_messages_are_refused_and_not_recorded(tmp_path: pathlib.Path) -
                 await client.send(chat, message)
         with pytest.raises(EngineError, match="cannot send"):
             await client.send(DM, "plain string")  # type: ignore[arg-type]
-        await asyncio.sleep(QUIET)
+        await wait_until_async(lambda: client.settled, what="no receipt on its way")
         assert client.sent == () and recorder.of_type(Receipt) == []
         await client.stop()
 
