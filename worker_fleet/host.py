@@ -339,6 +339,12 @@ class SessionHost:
         log.error("lost the lease of %s; closing its client", hosted.session_id)
         self.metrics.lease_losses.inc()
         self._forget(hosted)
+        current = self._deps.leases.get(hosted.session_id)
+        if current is not None and current.revoked:
+            # The control plane ended the session (deleted, or its owner deactivated): unlink
+            # the device even if its LogoutSession never reaches us, and keep no credentials.
+            self._call_quietly("logout", hosted.session_id)
+            _remove_store(hosted.store_path)
         self._call_quietly("close", hosted.session_id)
 
     # ------------------------------------------------------------------ endings
