@@ -340,12 +340,14 @@ class SessionHost:
         self.metrics.lease_losses.inc()
         self._forget(hosted)
         current = self._deps.leases.get(hosted.session_id)
-        if current is not None and current.revoked:
-            # The control plane ended the session (deleted, or its owner deactivated): unlink
-            # the device even if its LogoutSession never reaches us, and keep no credentials.
+        # Revoked: the control plane ended the session (deleted, or its owner deactivated).
+        # Unlink the device even if its LogoutSession never reaches us; keep no credentials.
+        revoked = current is not None and current.revoked is not None
+        if revoked:
             self._call_quietly("logout", hosted.session_id)
-            _remove_store(hosted.store_path)
         self._call_quietly("close", hosted.session_id)
+        if revoked:
+            _remove_store(hosted.store_path)
 
     # ------------------------------------------------------------------ endings
 
