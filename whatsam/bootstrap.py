@@ -44,6 +44,7 @@ from whatsam.services.reaper import Reaper
 from whatsam.services.routing import CommandRouter
 from whatsam.services.session_status import SessionStatusService
 from whatsam.services.sessions import SessionService
+from whatsam.services.teardown import SessionTeardown
 from whatsam.webhooks.wiring import Webhooks, build_webhooks
 
 
@@ -88,8 +89,9 @@ def build(settings: Settings) -> Container:
     cache = SessionCache(redis_client)
     auth_state = AuthStateStore(settings, leases)
     key_service = ApiKeyService(settings, keys)
-    sessions = SessionService(settings, session_repo, keys, key_service, queues, auth_state)
     router = CommandRouter(settings, leases, cache)
+    teardown = SessionTeardown(session_repo, keys, leases, router, cache, auth_state, messages, journal)
+    sessions = SessionService(settings, session_repo, key_service, queues, teardown)
     webhooks = build_webhooks(settings, queues, sessions)
     usage_counters = UsageCounters(redis_client)
     billing = build_billing(settings, usage_counters, session_repo)
@@ -110,7 +112,7 @@ def build(settings: Settings) -> Container:
         lifecycle=LifecycleService(sessions, session_repo, router, cache, auth_state),
         status=status,
         dev_phone=DevPhone(sessions, session_repo, router, status, messages),
-        ingestion=EventIngestion(session_repo, cache, messages, journal, usage=usage_counters),
+        ingestion=EventIngestion(session_repo, leases, cache, messages, journal, usage=usage_counters),
         messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
                                    RecipientCap(redis_client), usage_counters),
         chats=ChatService(session_repo, router, cache),
@@ -118,7 +120,7 @@ def build(settings: Settings) -> Container:
                       stale_after=timedelta(seconds=settings.worker_stale_seconds)),
         webhooks=webhooks,
         billing=billing,
-        admin=AdminService(users, Directory(), workers, usage_counters, billing.records),
+        admin=AdminService(users, Directory(), workers, usage_counters, billing.records, session_repo, teardown),
         usage_counters=usage_counters,
         rate_limiter=RateLimiter(redis_client),
         rate_policies=PolicyTable.from_text(settings.rate_limits),

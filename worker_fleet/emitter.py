@@ -4,6 +4,8 @@ POST /v1/internal/events with the worker token for workers running elsewhere."""
 from __future__ import annotations
 
 import json
+import logging
+import urllib.error
 import urllib.request
 from typing import Protocol
 
@@ -11,6 +13,12 @@ from whatsam.adapters.queues import QueuePublisher
 from whatsam.contracts.events import Event
 
 EVENTS_QUEUE = "events"
+
+log = logging.getLogger("whatsam.emitter")
+
+# The control plane refused the event for good (its session is gone, or our lease moved on):
+# sending it again cannot help, and raising would cut short whatever emitted it.
+REFUSED = 409
 
 
 class EventSink(Protocol):
@@ -37,6 +45,12 @@ class HttpSink:
         body = json.dumps({"events": [json.loads(event.to_json())]}).encode()
         request = urllib.request.Request(self._url, data=body, method="POST", headers={  # noqa: S310 (checked)
             "Content-Type": "application/json", "Authorization": f"Bearer {self._token}"})
-        with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 (operator-set URL)
-            if response.status >= 300:
-                raise RuntimeError(f"event ingestion answered {response.status}")
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 (operator-set URL)
+                if response.status >= 300:
+                    raise RuntimeError(f"event ingestion answered {response.status}")
+        except urllib.error.HTTPError as exc:
+            if exc.code != REFUSED:
+                raise
+            log.warning("the control plane refused %s of %s: %s", type(event).__name__, event.session_id,
+                        exc.read()[:300].decode(errors="replace"))

@@ -339,7 +339,15 @@ class SessionHost:
         log.error("lost the lease of %s; closing its client", hosted.session_id)
         self.metrics.lease_losses.inc()
         self._forget(hosted)
+        current = self._deps.leases.get(hosted.session_id)
+        # Revoked: the control plane ended the session (deleted, or its owner deactivated).
+        # Unlink the device even if its LogoutSession never reaches us; keep no credentials.
+        revoked = current is not None and current.revoked is not None
+        if revoked:
+            self._call_quietly("logout", hosted.session_id)
         self._call_quietly("close", hosted.session_id)
+        if revoked:
+            _remove_store(hosted.store_path)
 
     # ------------------------------------------------------------------ endings
 

@@ -52,6 +52,6 @@ class InboundMessages:
             return None
         if media is None:
             return None
-        key = f"inbound/{envelope['tenant_id']}/{envelope['session_id']}/{message_id}"
+        key = self._media.inbound_key(envelope["tenant_id"], envelope["session_id"], message_id)
         self._media.put(key, media.data, media.mimetype)
         return MediaInfo(key=key, mimetype=media.mimetype, size=len(media.data), filename=media.filename)

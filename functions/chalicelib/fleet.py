@@ -1,3 +1,4 @@
+from contextlib import suppress
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -11,13 +12,16 @@ from whatsam.errors import NotFound
 from whatsam.http.endpoint import Call, endpoint
 from whatsam.http.presenters import worker_view
 from whatsam.http.schemas import InternalEventsRequest
+from whatsam.services.event_admission import RefusedEvent
 
 bp = Blueprint(__name__)
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def ingest_record(record: SQSRecord) -> None:
-    container().ingestion.apply(decode_event(record.body))
+    # A refused event is logged by ingestion and dropped: redelivering it cannot change the answer.
+    with suppress(RefusedEvent):
+        container().ingestion.apply(decode_event(record.body))
 
 
 @bp.on_sqs_message(queue="events", batch_size=10)
@@ -33,9 +37,12 @@ def reap_workers(event: Any) -> dict:
 
 
 @endpoint(bp, "POST", "/v1/internal/events", summary="Event ingestion for workers running outside AWS",
-          tag="internal", auth="worker", body=InternalEventsRequest, status=202)
+          tag="internal", auth="worker", body=InternalEventsRequest, status=202, errors=(409,))
 def post_events(call: Call) -> dict:
     ingestion = container().ingestion
+    # Every event is checked before any is applied: a batch with a forged event writes nothing.
+    for event in call.body.events:
+        ingestion.admit(event)
     applied = sum(1 for event in call.body.events if ingestion.apply(event))
     return {"accepted": len(call.body.events), "applied": applied}
 

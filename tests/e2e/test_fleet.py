@@ -14,6 +14,7 @@ import urllib.request
 import uuid
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.e2e.conftest import DevProcess, worker_endpoints
@@ -162,6 +163,28 @@ def test_disconnect_keeps_the_link_logout_forgets_it(fleet_stack: DevProcess) ->
     _wait_until(fleet_stack, token, session_id, lambda c: c["status"] == "qr")  # a new link is needed
 
 
+def test_deleting_a_connected_session_stops_it_and_leaves_no_credentials(fleet_stack: DevProcess) -> None:
+    token = _account(fleet_stack)
+    session_id = _card(fleet_stack, token)
+    holder = _connect_and_scan(fleet_stack, token, session_id)["worker_id"]
+    assert session_id in _health(fleet_stack, holder)["hosted"]
+    assert _credentials(fleet_stack, session_id), "the pairing was snapshotted"
+
+    assert fleet_stack.request("DELETE", f"/v1/sessions/{session_id}", token=token)[0] == 204
+
+    deadline = time.monotonic() + 30
+    while session_id in _health(fleet_stack, holder)["hosted"] or _credentials(fleet_stack, session_id):
+        if time.monotonic() > deadline:
+            pytest.fail(f"30 s after the delete: hosted {_health(fleet_stack, holder)['hosted']}, "
+                        f"stored {_credentials(fleet_stack, session_id)}")
+        time.sleep(0.5)
+    # The drain every deploy runs snapshots each session its worker holds: nothing comes back.
+    os.kill(_worker_pid(fleet_stack, holder), signal.SIGTERM)
+    _wait_for_worker_status(fleet_stack, holder, "offline")
+    assert _credentials(fleet_stack, session_id) == []
+    assert fleet_stack.request("GET", f"/v1/sessions/{session_id}", token=token)[0] == 404
+
+
 def test_pairing_code_links_the_given_number(fleet_stack: DevProcess) -> None:
     token = _account(fleet_stack)
     session_id = _card(fleet_stack, token)
@@ -200,6 +223,38 @@ def _wait_for_qr_change(stack: DevProcess, token: str, session_id: str, first: s
             return str(qr["qr"])
         time.sleep(0.5)
     pytest.fail("the QR code never rotated")
+
+
+def _aws(stack: DevProcess, service: str) -> Any:
+    return boto3.client(service, endpoint_url=stack.banner["AWS emulator"], region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def _worker_record(stack: DevProcess, worker_id: str) -> dict[str, Any]:
+    item = _aws(stack, "dynamodb").get_item(TableName="whatsam-dev-workers", Key={"worker_id": {"S": worker_id}},
+                                            ConsistentRead=True)["Item"]
+    return {name: next(iter(value.values())) for name, value in item.items()}
+
+
+def _health(stack: DevProcess, worker_id: str) -> dict[str, Any]:
+    endpoint = _worker_record(stack, worker_id)["endpoint"]
+    with urllib.request.urlopen(f"{endpoint}/health", timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+
+def _wait_for_worker_status(stack: DevProcess, worker_id: str, status: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while _worker_record(stack, worker_id)["status"] != status:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{worker_id} never became {status}")
+        time.sleep(0.5)
+
+
+def _credentials(stack: DevProcess, session_id: str) -> list[str]:
+    """Every stored version of the session's auth-state snapshots (keys are tenant/session/...)."""
+    listed = _aws(stack, "s3").list_object_versions(Bucket="whatsam-dev-auth-state")
+    return [v["Key"] for v in listed.get("Versions", []) + listed.get("DeleteMarkers", [])
+            if v["Key"].split("/")[1:2] == [session_id]]
 
 
 def _worker_pid(stack: DevProcess, worker_id: str) -> int:

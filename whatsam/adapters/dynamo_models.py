@@ -175,6 +175,9 @@ class LeaseModel(Model):
     # The current auth-state snapshot in S3 and the fence it was written under.
     auth_key = UnicodeAttribute(null=True)
     auth_fence = NumberAttribute(null=True)
+    # Set when the control plane took the lease back to end the session's link: "deleted"
+    # (never granted again) or "deactivated" (the owner's account; granted again once active).
+    revoked = UnicodeAttribute(null=True)
 
 
 class WorkerModel(Model):

@@ -2,18 +2,25 @@
 
 A grant succeeds only when the lease is free, expired, or already ours; every grant bumps
 `fence`. Renewals and releases are conditioned on (worker, fence), so a worker that lost
-its lease learns it on the next renewal and must stop that session's client at once."""
+its lease learns it on the next renewal and must stop that session's client at once.
+
+The control plane can also revoke a lease (session deleted, owner deactivated): a new fence
+that no worker holds, so the holder's renewals, snapshots and releases are all refused; a
+deleted session's lease is never granted again."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
 
 from whatsam.adapters.conditions import update_if
 from whatsam.adapters.dynamo_models import LeaseModel
+
+RevokeReason = Literal["deleted", "deactivated"]
 
 
 def now_ms() -> int:
@@ -28,6 +35,7 @@ class Lease:
     fence: int
     expires_at: int
     auth_key: str | None = None
+    revoked: RevokeReason | None = None
 
     def live(self, at_ms: int | None = None) -> bool:
         return self.expires_at > (at_ms if at_ms is not None else now_ms())
@@ -40,7 +48,8 @@ def _held(lease: Lease) -> Condition:
 
 def _lease(item: LeaseModel) -> Lease:
     return Lease(session_id=item.session_id, tenant_id=item.tenant_id, worker_id=item.worker_id or "",
-                 fence=int(item.fence), expires_at=int(item.expires_at), auth_key=item.auth_key)
+                 fence=int(item.fence), expires_at=int(item.expires_at), auth_key=item.auth_key,
+                 revoked=item.revoked)  # type: ignore[arg-type]
 
 
 class LeaseRepository:
@@ -52,9 +61,11 @@ class LeaseRepository:
         now = now_ms()
         item = LeaseModel(session_id=session_id)
         granted = update_if(item, [LeaseModel.worker_id.set(worker_id), LeaseModel.tenant_id.set(tenant_id),
-                                   LeaseModel.expires_at.set(now + self.ttl_ms), LeaseModel.fence.add(1)],
-                            LeaseModel.session_id.does_not_exist() | (LeaseModel.expires_at <= now)
-                            | (LeaseModel.worker_id == worker_id))
+                                   LeaseModel.expires_at.set(now + self.ttl_ms), LeaseModel.fence.add(1),
+                                   LeaseModel.revoked.remove()],
+                            (LeaseModel.revoked.does_not_exist() | (LeaseModel.revoked != "deleted"))
+                            & (LeaseModel.session_id.does_not_exist() | (LeaseModel.expires_at <= now)
+                               | (LeaseModel.worker_id == worker_id)))
         return _lease(item) if granted else None
 
     def renew(self, lease: Lease) -> Lease | None:
@@ -67,6 +78,14 @@ class LeaseRepository:
     def release(self, lease: Lease) -> bool:
         """Give the lease up (keeping the fence, so the next grant still grows it)."""
         return update_if(LeaseModel(session_id=lease.session_id), [LeaseModel.expires_at.set(0)], _held(lease))
+
+    def revoke(self, session_id: str, tenant_id: str, reason: RevokeReason) -> Lease:
+        """Take the lease back from whoever holds it (or reserve it, if nobody ever did): a new
+        fence held by no worker. Every write fenced by the old grant is refused from now on."""
+        item = LeaseModel(session_id=session_id)
+        item.update(actions=[LeaseModel.worker_id.remove(), LeaseModel.tenant_id.set(tenant_id),
+                             LeaseModel.expires_at.set(0), LeaseModel.fence.add(1), LeaseModel.revoked.set(reason)])
+        return _lease(item)
 
     def force_release(self, session_id: str, worker_id: str) -> bool:
         """The reaper's release of a dead worker's lease, whatever its fence."""

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.models import Model
 
 from whatsam.adapters.conditions import save_if, update_if
 from whatsam.adapters.message_models import JournalModel, MessageModel
@@ -129,6 +131,10 @@ class MessageRepository:
         update_if(MessageModel(message_id=record.message_id), [MessageModel.revoked.set(True)],
                   MessageModel.message_id.exists())
 
+    def purge_session(self, session_id: str) -> int:
+        """Delete every message of the session (it was deleted); how many."""
+        return _delete_all(MessageModel, MessageModel.session_time_index.query(session_id))
+
 
 class JournalRepository:
     def __init__(self, retention_days: int = 30):
@@ -142,3 +148,16 @@ class JournalRepository:
 
     def after(self, session_id: str, seq: int, limit: int) -> list[dict[str, Any]]:
         return [json.loads(i.body) for i in JournalModel.query(session_id, JournalModel.seq > seq, limit=limit)]
+
+    def purge_session(self, session_id: str) -> int:
+        """Delete the session's whole journal (it was deleted); how many events."""
+        return _delete_all(JournalModel, JournalModel.query(session_id))
+
+
+def _delete_all(model: type[Model], items: Iterable[Model]) -> int:
+    count = 0
+    with model.batch_write() as batch:
+        for item in items:
+            batch.delete(item)
+            count += 1
+    return count

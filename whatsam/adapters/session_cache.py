@@ -55,6 +55,10 @@ class SessionCache:
         if self._redis.get(key) == worker_id:
             self._redis.delete(key)
 
+    def forget_session(self, session_id: str) -> None:
+        """Drop the session's QR and route, whoever set them (the session was ended for good)."""
+        self._redis.delete(f"{_PREFIX}:qr:{session_id}", f"{_PREFIX}:route:{session_id}")
+
     def announce_qr(self, session_id: str, qr: str) -> None:
         self._redis.publish(QR_CHANNEL, json.dumps({"session_id": session_id, "qr": qr}))
 

@@ -74,6 +74,18 @@ def decode_base64(text: str, limit: int) -> bytes:
     return data
 
 
+def inbound_prefix(tenant_id: str, session_id: str) -> str:
+    return f"inbound/{tenant_id}/{session_id}/"
+
+
+def is_inbound_key_of(key: str, tenant_id: str, session_id: str) -> bool:
+    """True when `key` names one object right under the session's inbound prefix: not another
+    tenant's or session's, nor a path with dot segments a client might resolve elsewhere."""
+    prefix = inbound_prefix(tenant_id, session_id)
+    name = key[len(prefix):] if key.startswith(prefix) else ""
+    return name not in ("", ".", "..") and "/" not in name
+
+
 @dataclass(frozen=True)
 class StoredMedia:
     key: str
@@ -108,6 +120,10 @@ class MediaStore:
                 return None
             raise
         return head
+
+    def inbound_key(self, tenant_id: str, session_id: str, message_id: str) -> str:
+        """Where a worker stores the media of a message the session received."""
+        return f"{inbound_prefix(tenant_id, session_id)}{message_id}"
 
     def upload_key(self, tenant_id: str, session_id: str, media_id: str) -> str:
         return f"uploads/{tenant_id}/{session_id}/{media_id}"

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from whatsam.adapters.directory import Directory
-from whatsam.adapters.repositories import UserRepository
+from whatsam.adapters.repositories import SessionRepository, UserRepository
 from whatsam.adapters.workers import WorkerRepository
 from whatsam.domain.ids import new_id
 from whatsam.domain.model import Role, SessionCard, User, iso_z, utcnow
@@ -19,16 +19,20 @@ from whatsam.metering.periods import first_hour_of_day
 from whatsam.metering.records import UsageRecords
 from whatsam.metering.totals import UsageTotals
 from whatsam.security import passwords
+from whatsam.services.teardown import SessionTeardown
 
 
 class AdminService:
     def __init__(self, users: UserRepository, directory: Directory, workers: WorkerRepository,
-                 counters: UsageCounters, records: UsageRecords, clock: Callable[[], datetime] = utcnow):
+                 counters: UsageCounters, records: UsageRecords, sessions: SessionRepository,
+                 teardown: SessionTeardown, clock: Callable[[], datetime] = utcnow):
         self._users = users
         self._directory = directory
         self._workers = workers
         self._counters = counters
         self._records = records
+        self._sessions = sessions
+        self._teardown = teardown
         self._clock = clock
 
     def stats(self) -> dict[str, Any]:
@@ -72,6 +76,11 @@ class AdminService:
         updated = self._users.get(user_id)
         if updated is None:
             raise NotFound("No such user.", code="user_not_found")
+        if active is False:
+            # After the flag, so no new connect can start meanwhile; again on a repeated
+            # request, which finishes a deactivation an error cut short.
+            for card in self._sessions.list_for_tenant(user_id):
+                self._teardown.deactivate(card)
         return updated
 
     def sessions(self, *, worker_id: str | None, limit: int,

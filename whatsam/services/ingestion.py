@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from enum import Enum
 
+from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
@@ -24,6 +25,7 @@ from whatsam.domain.model import SessionCard, SessionStatus, utcnow
 from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.status import MessageStatus
 from whatsam.metering.counters import Metric, UsageCounters
+from whatsam.services.event_admission import EventAdmission
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +59,10 @@ Subscriber = Callable[[AnyEvent], None]
 
 
 class EventIngestion:
-    def __init__(self, sessions: SessionRepository, cache: SessionCache, messages: MessageRepository,
-                 journal: JournalRepository, subscribers: Sequence[Subscriber] = (),
+    def __init__(self, sessions: SessionRepository, leases: LeaseRepository, cache: SessionCache,
+                 messages: MessageRepository, journal: JournalRepository, subscribers: Sequence[Subscriber] = (),
                  usage: UsageCounters | None = None):
+        self._admission = EventAdmission(sessions, leases, messages)
         self._sessions = sessions
         self._cache = cache
         self._messages = messages
@@ -70,10 +73,17 @@ class EventIngestion:
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
 
+    def admit(self, event: AnyEvent) -> None:
+        """Raise RefusedEvent (409) if no worker granted the session's lease could have sent
+        `event` (see `event_admission`); `apply` checks the same first."""
+        self._admission.check(event)
+
     def apply(self, event: AnyEvent) -> bool:
         """Apply one event and notify subscribers. True when it changed state; a redelivery
         of the last applied event changes nothing but notifies again (an earlier attempt may
-        have failed in a subscriber); a stale one, or one whose session is gone, notifies nobody."""
+        have failed in a subscriber); a stale one notifies nobody. Raises RefusedEvent for an
+        event no lease holder could have sent, before writing anything."""
+        self._admission.check(event)
         if isinstance(event, MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent):
             event, outcome = self._apply_message_event(event)
         else:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from whatsam.adapters.auth_state import AuthStateStore
 from whatsam.adapters.queues import QueuePublisher
-from whatsam.adapters.repositories import ApiKeyRepository, SessionRepository
+from whatsam.adapters.repositories import SessionRepository
 from whatsam.config import Settings
 from whatsam.contracts.commands import ConnectSession
 from whatsam.domain.ids import new_id
 from whatsam.domain.model import ApiKey, SessionCard, User, utcnow
 from whatsam.errors import NotFound
 from whatsam.services.api_keys import ApiKeyService
+from whatsam.services.teardown import SessionTeardown
 
 log = logging.getLogger(__name__)
 
@@ -21,14 +21,13 @@ CONNECT_QUEUE = "connect"
 
 
 class SessionService:
-    def __init__(self, settings: Settings, sessions: SessionRepository, keys: ApiKeyRepository,
-                 key_service: ApiKeyService, queues: QueuePublisher, auth_state: AuthStateStore):
+    def __init__(self, settings: Settings, sessions: SessionRepository, key_service: ApiKeyService,
+                 queues: QueuePublisher, teardown: SessionTeardown):
         self._settings = settings
         self._sessions = sessions
-        self._keys = keys
         self._key_service = key_service
         self._queues = queues
-        self._auth_state = auth_state
+        self._teardown = teardown
 
     def create(self, owner: User, *, name: str, description: str) -> tuple[SessionCard, ApiKey, str]:
         """The new card, its first API key and that key's secret (shown to the caller once)."""
@@ -52,10 +51,8 @@ class SessionService:
         return self._sessions.rename(self.get(owner, session_id), name=name, description=description)
 
     def delete(self, owner: User, session_id: str) -> None:
-        card = self.get(owner, session_id)
-        self._keys.delete_for_session(card.session_id)
-        self._auth_state.delete(card.tenant_id, card.session_id)
-        self._sessions.remove(card)
+        """Log the device out, stop the session on its worker, and forget everything about it."""
+        self._teardown.delete(self.get(owner, session_id))
 
     def connect(self, owner: User, session_id: str) -> SessionCard:
         card = self.get(owner, session_id)

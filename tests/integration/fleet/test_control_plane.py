@@ -11,19 +11,25 @@ from typing import Any
 
 import pytest
 
+from tests.support.leases import granted_lease
 from whatsam.adapters.aws import client
 from whatsam.adapters.workers import WorkerInfo
 from whatsam.bootstrap import Container
 from whatsam.contracts.commands import DisconnectSession, decode_command
 from whatsam.contracts.events import SessionQrEvent, SessionStatusEvent, make_seq
 from whatsam.domain.model import Role, SessionStatus, User, utcnow
+from whatsam.services.event_admission import RefusedEvent
 from whatsam.services.routing import inbox_queue_name
 
 pytestmark = pytest.mark.integration
 
 
-def _card(services: Container, owner: User) -> str:
+def _card(services: Container, owner: User, *, fence: int = 1) -> str:
+    """A new card whose lease was last granted to `w-1`, at `fence` (earlier grants went to others)."""
     card, _, _ = services.sessions.create(owner, name="line", description="")
+    for n in range(1, fence):
+        granted_lease(card.session_id, owner.user_id, f"w-before-{n}")
+    assert granted_lease(card.session_id, owner.user_id, "w-1").fence == fence
     return card.session_id
 
 
@@ -33,7 +39,7 @@ def _status(owner: User, session_id: str, seq: int, status: str, **extra: Any) -
 
 
 def test_stale_events_never_overwrite_newer_state(services: Container, owner: User) -> None:
-    session_id = _card(services, owner)
+    session_id = _card(services, owner, fence=2)
     ingestion = services.ingestion
     assert ingestion.apply(_status(owner, session_id, make_seq(2, 1), "connected", phone="15550001111"))
     # Late arrivals from an older lease holder (fence 1), and a replay of the same event.
@@ -46,11 +52,12 @@ def test_stale_events_never_overwrite_newer_state(services: Container, owner: Us
     assert (card.status, card.phone, card.worker_id) == (SessionStatus.LOGGED_OUT, None, None)
 
 
-def test_an_event_for_another_tenant_is_ignored(services: Container, owner: User) -> None:
+def test_an_event_for_another_tenant_is_refused(services: Container, owner: User) -> None:
     session_id = _card(services, owner)
     forged = SessionStatusEvent(session_id=session_id, tenant_id="usr_someone_else", seq=make_seq(1, 1),
-                                status="connected")
-    assert not services.ingestion.apply(forged)
+                                status="connected", worker_id="w-1")
+    with pytest.raises(RefusedEvent):
+        services.ingestion.apply(forged)
     assert services.sessions.get(owner, session_id).status is SessionStatus.DISCONNECTED
 
 
@@ -144,9 +151,9 @@ def test_subscribers_hear_applied_and_redelivered_events_never_stale_ones(servic
     from whatsam.services.ingestion import EventIngestion
 
     heard: list[str] = []
-    ingestion = EventIngestion(SessionRepository(), services.cache, MessageRepository(), JournalRepository(),
-                               [lambda e: heard.append(e.event_id)])
-    session_id = _card(services, owner)
+    ingestion = EventIngestion(SessionRepository(), services.leases, services.cache, MessageRepository(),
+                               JournalRepository(), [lambda e: heard.append(e.event_id)])
+    session_id = _card(services, owner, fence=3)
     newer = _status(owner, session_id, make_seq(3, 1), "connected")
     older = _status(owner, session_id, make_seq(2, 7), "disconnected")
     assert ingestion.apply(newer) is True

@@ -5,13 +5,15 @@ from typing import Any
 
 import pytest
 
+from tests.support.leases import granted_lease
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.domain.model import SessionStatus
 
 
 @dataclass
 class Line:
-    """A session card with its API key, marked connected (no worker is needed to accept)."""
+    """A session card with its API key, marked connected (no worker is needed to accept), its
+    lease granted to the pretend worker `TEST_WORKER` at fence 1, whose events tests inject."""
 
     session_id: str
     key: str
@@ -28,4 +30,5 @@ def connected_line(api: Any) -> Line:
     assert before is not None
     assert repository.save_status(before, replace(before, status=SessionStatus.CONNECTED,
                                                   status_version=before.status_version + 1))
+    granted_lease(before.session_id, before.tenant_id)
     return Line(card["id"], card["api_key"]["key"], token)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.integration.messaging.conftest import Line
+from tests.support.leases import TEST_WORKER
 from whatsam.adapters.messages import MessageRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.contracts.events import MessageReceivedEvent, MessageStatusEvent, make_seq
@@ -109,7 +110,7 @@ def test_edit_needs_a_message_this_session_sent(api: Any, connected_line: Line, 
     assert edit.body["content"]["target"]["message_id"] == sent.body["id"]
 
     inbound = MessageReceivedEvent(session_id=connected_line.session_id, tenant_id=_tenant(connected_line),
-        seq=make_seq(1, 1), message_id=f"msg_in{uuid.uuid4().hex[:20]}",
+        seq=make_seq(1, 1), worker_id=TEST_WORKER, message_id=f"msg_in{uuid.uuid4().hex[:20]}",
         wa_id="WAIN1", chat_jid="14155552671@s.whatsapp.net", sender_jid="14155552671@s.whatsapp.net",
         sender_phone="14155552671", kind="text", text="hello", timestamp=utcnow())
     services.ingestion.apply(inbound)
@@ -127,7 +128,7 @@ def test_receipts_move_status_forward_and_history_pages(api: Any, connected_line
     record = messages.pending(connected_line.session_id)[0]
     assert messages.start_sending(record, fence=1)
     assert messages.mark_sent(messages.get(record.message_id), 1, "WA-1", utcnow())  # type: ignore[arg-type]
-    envelope = {"session_id": connected_line.session_id, "tenant_id": tenant,
+    envelope = {"session_id": connected_line.session_id, "tenant_id": tenant, "worker_id": TEST_WORKER,
                 "chat_jid": "14155552671@s.whatsapp.net", "wa_id": "WA-1"}
     services.ingestion.apply(MessageStatusEvent(**envelope, seq=make_seq(1, 2), type="message.read"))
     services.ingestion.apply(MessageStatusEvent(**envelope, seq=make_seq(1, 3), type="message.delivered"))

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.integration.messaging.conftest import Line
+from tests.support.leases import TEST_WORKER
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.contracts.events import MessageReceivedEvent, make_seq
 from whatsam.domain.model import utcnow
@@ -83,7 +84,7 @@ def test_a_received_message_counts_once_however_often_it_is_delivered(services: 
 
     def inbound(n: int) -> MessageReceivedEvent:
         return MessageReceivedEvent(
-            session_id=card.session_id, tenant_id=card.tenant_id, seq=make_seq(1, n),
+            session_id=card.session_id, tenant_id=card.tenant_id, seq=make_seq(1, n), worker_id=TEST_WORKER,
             message_id=f"msg_in{uuid.uuid4().hex[:20]}", wa_id=f"WAIN{n}", chat_jid="14155552671@s.whatsapp.net",
             sender_jid="14155552671@s.whatsapp.net", sender_phone="14155552671", kind="text", text=f"hi {n}",
             timestamp=utcnow())

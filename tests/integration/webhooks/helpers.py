@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tests.support.leases import TEST_WORKER, granted_lease
 from tests.support.waiting import wait_for_value
 from whatsam.contracts.events import SessionStatusEvent, make_seq
 
@@ -22,13 +23,14 @@ class Owner:
         """The card's next status event, as a worker would emit it."""
         self.seq += 1
         return SessionStatusEvent(session_id=self.session_id, tenant_id=self.user_id, seq=make_seq(1, self.seq),
-                                  status=status, worker_id="w-test", **extra)
+                                  status=status, worker_id=TEST_WORKER, **extra)
 
 
 def new_owner(api: Any) -> Owner:
     account = api.register()
     card = api.call("POST", "/v1/sessions", json_body={"name": "hooks"}, token=account["access_token"])
     assert card.status == 201, card.body
+    granted_lease(card.body["id"], account["user"]["id"])
     return Owner(account["user"]["id"], account["access_token"], card.body["id"])
 
 

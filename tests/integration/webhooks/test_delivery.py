@@ -13,6 +13,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from tests.integration.webhooks.helpers import Owner, all_done, create_endpoint, deliveries, new_owner, wait_deliveries
+from tests.support.leases import TEST_WORKER
 from tests.support.webhook_receiver import Answer, Receiver, always, fail_then_succeed
 from whatsam.contracts.events import SessionQrEvent, make_seq
 from whatsam.webhooks.ssrf import SsrfGuard
@@ -30,7 +31,7 @@ def test_every_event_of_a_session_arrives_signed(api: Any, services: Any, owner:
     events = [owner.status("connecting")]
     owner.seq += 1
     events.append(SessionQrEvent(session_id=owner.session_id, tenant_id=owner.user_id, seq=make_seq(1, owner.seq),
-                                 qr="2@first-qr", expires_in=20, worker_id="w-test"))
+                                 qr="2@first-qr", expires_in=20, worker_id=TEST_WORKER))
     for event in events:
         assert services.ingestion.apply(event)
     # The same ingestion, over HTTPS with the worker token.
@@ -87,7 +88,8 @@ def test_filters_and_tenants(api: Any, services: Any, owner: Owner) -> None:
         services.ingestion.apply(owner.status("connecting"))
         owner.seq += 1
         services.ingestion.apply(SessionQrEvent(session_id=owner.session_id, tenant_id=owner.user_id,
-                                                seq=make_seq(1, owner.seq), qr="2@q", expires_in=20))
+                                                seq=make_seq(1, owner.seq), qr="2@q", expires_in=20,
+                                                worker_id=TEST_WORKER))
         everything.wait_for(lambda seen: len(seen) == 2)
         qr_only.wait_for(lambda seen: len(seen) == 1)
         assert json.loads(qr_only.requests[0].body)["type"] == "session.qr"
