@@ -76,7 +76,6 @@ class Container:
 
 
 def build(settings: Settings) -> Container:
-    settings.require_secrets()
     bind_models(settings)
     users, keys, refresh = UserRepository(), ApiKeyRepository(), RefreshTokenRepository()
     session_repo, leases, workers = SessionRepository(), LeaseRepository(), WorkerRepository()
