@@ -64,7 +64,9 @@ def stack_env(redis_url: str, aws_endpoint: str) -> Iterator[dict[str, str]]:
         "AWS_ENDPOINT_URL": aws_endpoint,
         "REDIS_URL": redis_url,
         "WHATSAM_PREFIX": f"t{uuid.uuid4().hex[:8]}",
+        # Secret values given directly; `whatsam dev` and AWS read them from Secrets Manager.
         "WHATSAM_JWT_SECRET": secrets.token_urlsafe(48),
+        "WHATSAM_REFRESH_TOKEN_KEY": secrets.token_urlsafe(48),
         "WHATSAM_API_KEY_PEPPER": secrets.token_urlsafe(48),
         "WHATSAM_WORKER_TOKEN": secrets.token_urlsafe(48),
         "WHATSAM_DEV_MODE": "1",

@@ -23,6 +23,7 @@ from whatsam.adapters.repositories import (
     UserRepository,
 )
 from whatsam.adapters.session_cache import SessionCache
+from whatsam.adapters.token_chains import TokenChains
 from whatsam.adapters.workers import WorkerRepository
 from whatsam.config import Settings, get_settings
 from whatsam.messaging.chats import ChatService
@@ -78,7 +79,6 @@ class Container:
 
 
 def build(settings: Settings) -> Container:
-    settings.require_secrets()
     bind_models(settings)
     users, keys, refresh = UserRepository(), ApiKeyRepository(), RefreshTokenRepository()
     session_repo, leases, workers = SessionRepository(), LeaseRepository(), WorkerRepository()
@@ -87,6 +87,7 @@ def build(settings: Settings) -> Container:
     queues = QueuePublisher(settings)
     redis_client = redis_from_url(settings.redis_url)
     cache = SessionCache(redis_client)
+    chains = TokenChains(redis_client, refresh, settings.access_token_ttl_seconds)
     auth_state = AuthStateStore(settings, leases)
     key_service = ApiKeyService(settings, keys)
     router = CommandRouter(settings, leases, cache)
@@ -101,10 +102,10 @@ def build(settings: Settings) -> Container:
         users=users,
         queues=queues,
         redis=redis_client,
-        accounts=AccountService(settings, users, refresh),
+        accounts=AccountService(settings, users, refresh, chains),
         sessions=sessions,
         api_keys=key_service,
-        authenticator=Authenticator(settings, users, keys, refresh),
+        authenticator=Authenticator(settings, users, keys, chains),
         leases=leases,
         workers=workers,
         cache=cache,

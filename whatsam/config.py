@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -29,6 +30,31 @@ def _floats(raw: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
 
 
 @dataclass(frozen=True)
+class SecretSpec:
+    """A secret of the stack. In AWS it lives in Secrets Manager as `<prefix>/<name>` (or
+    whatever id `id_env` names), read the first time a process needs it and kept for the
+    process's life; `value_env` carries the value itself, for tests and hand-run processes."""
+
+    name: str
+    value_env: str
+    id_env: str
+    purpose: str
+
+
+JWT_KEY = SecretSpec("jwt-secret", "WHATSAM_JWT_SECRET", "WHATSAM_JWT_SECRET_ID",
+                     "signing key of access tokens")
+REFRESH_TOKEN_KEY = SecretSpec("refresh-token-key", "WHATSAM_REFRESH_TOKEN_KEY", "WHATSAM_REFRESH_TOKEN_KEY_ID",
+                               "HMAC key of stored refresh-token hashes")
+API_KEY_PEPPER = SecretSpec("api-key-pepper", "WHATSAM_API_KEY_PEPPER", "WHATSAM_API_KEY_PEPPER_ID",
+                            "HMAC key of session API-key hashes; a new value revokes every key")
+WORKER_TOKEN = SecretSpec("worker-token", "WHATSAM_WORKER_TOKEN", "WHATSAM_WORKER_TOKEN_ID",
+                          "token of workers posting to /v1/internal/events")
+SECRETS: tuple[SecretSpec, ...] = (JWT_KEY, REFRESH_TOKEN_KEY, API_KEY_PEPPER, WORKER_TOKEN)
+# Shorter keys are refused rather than signed with.
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
 class Settings:
     # Every AWS client honours this; unset means real AWS.
     aws_endpoint_url: str | None = None
@@ -36,16 +62,16 @@ class Settings:
     # Prefix of every table, queue and bucket name, so stacks can share an account.
     resource_prefix: str = "whatsam-dev"
     redis_url: str = "redis://127.0.0.1:6379/0"
-    jwt_secret: str = field(default="", repr=False)
+    # Secret values given directly, by `SecretSpec.name` (tests, hand-run processes). In AWS
+    # this is empty: each secret is read from Secrets Manager when first needed (`secret`).
+    secret_values: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Secrets Manager ids (ARN or name) by `SecretSpec.name`; unset means `<prefix>/<name>`.
+    secret_ids: Mapping[str, str] = field(default_factory=dict)
     jwt_issuer: str = "whatsam"
     jwt_audience: str = "whatsam-api"
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
-    # Keyed hash of session API keys; rotating it invalidates every key.
-    api_key_pepper: str = field(default="", repr=False)
     max_body_bytes: int = 64 * 1024
-    # Shared secret of workers posting events over HTTPS (POST /v1/internal/events).
-    worker_token: str = field(default="", repr=False)
     # A worker silent this long (three missed 10 s heartbeats) is declared offline by the reaper.
     worker_stale_seconds: float = 30.0
     # KMS key wrapping the per-object data keys of auth-state snapshots.
@@ -94,6 +120,41 @@ class Settings:
     def webhook_secret_key_id(self) -> str:
         return self.webhook_kms_key_id or self.auth_state_key_id
 
+    def secret_id(self, spec: SecretSpec) -> str:
+        return self.secret_ids.get(spec.name) or f"{self.resource_prefix}/{spec.name}"
+
+    def secret(self, spec: SecretSpec) -> str:
+        """The secret's value: given directly, or read from Secrets Manager (once per process)."""
+        value = self.secret_values.get(spec.name)
+        if value is None:
+            # Imported here: the AWS adapters import this module, and a process that never
+            # needs a secret never builds a Secrets Manager client.
+            from whatsam.adapters.secrets import read_secret
+
+            value = read_secret(self, self.secret_id(spec))
+        if len(value) < MIN_SECRET_LENGTH:
+            raise RuntimeError(f"the secret {spec.name} ({spec.value_env} or Secrets Manager "
+                               f"{self.secret_id(spec)}) must be at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    @property
+    def jwt_secret(self) -> str:
+        return self.secret(JWT_KEY)
+
+    @property
+    def refresh_token_key(self) -> str:
+        return self.secret(REFRESH_TOKEN_KEY)
+
+    @property
+    def api_key_pepper(self) -> str:
+        """Keyed hash of session API keys; a new value invalidates every key."""
+        return self.secret(API_KEY_PEPPER)
+
+    @property
+    def worker_token(self) -> str:
+        """Shared secret of workers posting events over HTTPS (POST /v1/internal/events)."""
+        return self.secret(WORKER_TOKEN)
+
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
@@ -102,15 +163,14 @@ class Settings:
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
             resource_prefix=env.get("WHATSAM_PREFIX", "whatsam-dev"),
             redis_url=env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-            jwt_secret=env.get("WHATSAM_JWT_SECRET", ""),
+            secret_values={spec.name: env[spec.value_env] for spec in SECRETS if env.get(spec.value_env)},
+            secret_ids={spec.name: env[spec.id_env] for spec in SECRETS if env.get(spec.id_env)},
             jwt_issuer=env.get("WHATSAM_JWT_ISSUER", "whatsam"),
             jwt_audience=env.get("WHATSAM_JWT_AUDIENCE", "whatsam-api"),
             access_token_ttl_seconds=min(int(env.get("WHATSAM_ACCESS_TOKEN_TTL", "900")), 900),
             refresh_token_ttl_seconds=int(env.get("WHATSAM_REFRESH_TOKEN_TTL", str(30 * 24 * 3600))),
-            api_key_pepper=env.get("WHATSAM_API_KEY_PEPPER", ""),
             max_body_bytes=int(env.get("WHATSAM_MAX_BODY_BYTES", str(64 * 1024))),
             kms_key_id=env.get("WHATSAM_KMS_KEY_ID", ""),
-            worker_token=env.get("WHATSAM_WORKER_TOKEN", ""),
             worker_stale_seconds=float(env.get("WHATSAM_WORKER_STALE_SECONDS", "30")),
             max_media_bytes=int(env.get("WHATSAM_MAX_MEDIA_BYTES", str(5 * 1024 * 1024))),
             message_retention_days=int(env.get("WHATSAM_MESSAGE_RETENTION_DAYS", "30")),
@@ -129,12 +189,6 @@ class Settings:
             usage_sync_grace_seconds=int(env.get("WHATSAM_USAGE_SYNC_GRACE", "300")),
             prices=parse_price_table(env.get("WHATSAM_PRICES"), env.get("WHATSAM_CURRENCY")),
         )
-
-    def require_secrets(self) -> None:
-        """Refuse to run with empty or short signing secrets rather than sign with them."""
-        for name, value in (("WHATSAM_JWT_SECRET", self.jwt_secret), ("WHATSAM_API_KEY_PEPPER", self.api_key_pepper)):
-            if len(value) < 32:
-                raise RuntimeError(f"{name} must be set to at least 32 characters")
 
 
 @lru_cache(maxsize=1)

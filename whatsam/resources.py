@@ -1,4 +1,4 @@
-"""The one definition of the stack's tables, queues and buckets.
+"""The one definition of the stack's tables, queues, buckets, key and secrets.
 
 `whatsam dev`, the LocalStack init hook and the tests all provision from here, and the
 template drift test reads it, so there is no second hand-kept list."""
@@ -6,13 +6,14 @@ template drift test reads it, so there is no second hand-kept list."""
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 from whatsam.adapters.aws import client
 from whatsam.adapters.dynamo_models import ALL_MODELS, TTL_ATTRIBUTES, bind_models
-from whatsam.config import Settings
+from whatsam.config import SECRETS, SecretSpec, Settings
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,21 @@ def provision(settings: Settings) -> dict[str, list[str]]:
             )
         tables.append(model.Meta.table_name)
     return {"tables": tables, "queues": [_create_queue(settings, q) for q in QUEUES],
-            "buckets": [_create_bucket(settings, b) for b in BUCKETS], "keys": [_create_key(settings)]}
+            "buckets": [_create_bucket(settings, b) for b in BUCKETS], "keys": [_create_key(settings)],
+            "secrets": [_create_secret(settings, spec) for spec in SECRETS]}
+
+
+def _create_secret(settings: Settings, spec: SecretSpec) -> str:
+    """A secret with a random value, as the template's GenerateSecretString makes it; an
+    existing one keeps its value. Returns the name, never the value."""
+    name = settings.secret_id(spec)
+    try:
+        client("secretsmanager", settings).create_secret(Name=name, Description=spec.purpose,
+                                                         SecretString=secrets.token_urlsafe(48))
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceExistsException":
+            raise
+    return name
 
 
 def _create_key(settings: Settings) -> str:

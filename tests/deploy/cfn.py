@@ -103,6 +103,22 @@ def functions() -> dict[str, dict[str, Any]]:
     return merged
 
 
+def function_environment(logical_id: str) -> dict[str, Any]:
+    """A function's environment variables as SAM deploys them: the Globals' merged with its own."""
+    shared = template().get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    own = props(logical_id).get("Environment", {}).get("Variables", {})
+    return {**shared, **own}
+
+
+def container_environments() -> dict[str, dict[str, Any]]:
+    """"<task>/<container>" -> its environment variables, for every ECS container definition."""
+    found = {}
+    for task_id, task in resources("AWS::ECS::TaskDefinition").items():
+        for container in task["Properties"]["ContainerDefinitions"]:
+            found[f"{task_id}/{container['Name']}"] = {v["Name"]: v["Value"] for v in container.get("Environment", [])}
+    return found
+
+
 def camel(text: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", text) if part)
 

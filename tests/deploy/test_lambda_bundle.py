@@ -17,6 +17,9 @@ import pytest
 
 from infra import lambda_bundle
 from tests.deploy import cfn
+from whatsam.config import SECRETS
+
+SECRET_VALUE_VARIABLES = {spec.value_env for spec in SECRETS}
 
 pytestmark = pytest.mark.integration
 
@@ -75,8 +78,8 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 30000
 
-def api_event(path, request_id):
-    return {"resource": path, "path": path, "httpMethod": "GET", "headers": {"Accept": "application/json"},
+def api_event(path, request_id, **headers):
+    return {"resource": path, "path": path, "httpMethod": "GET", "headers": {"Accept": "application/json", **headers},
             "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
             "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
             "requestContext": {"resourcePath": path, "httpMethod": "GET", "requestId": request_id,
@@ -94,8 +97,9 @@ else:
              "resources": [], "detail": {}}
 try:
     result = function(event, Context())
-    if kind == "api":  # the dashboard page too: it is read from package data
-        result = [result, function(api_event("/", "req-page-1"), Context())]
+    if kind == "api":  # the dashboard page too (read from package data), and a token check (a secret)
+        result = [result, function(api_event("/", "req-page-1"), Context()),
+                  function(api_event("/v1/me", "req-me-1", Authorization="Bearer a.b.c"), Context())]
 except Exception as exc:
     # Powertools fails the whole batch when every record failed: Lambda then retries it all.
     if type(exc).__name__ != "BatchProcessingError":
@@ -119,8 +123,14 @@ def test_each_template_handler_runs_from_the_bundle_in_a_clean_runtime(
     properties = cfn.functions()[function_id]
     kind = _kind(properties)
     # What the template's Globals give every function, pointed at the test stack; no dev mode.
+    # Secrets as the template gives them: the ids of those the function may read (in the test
+    # stack's Secrets Manager), and for the others an id that leads nowhere, so a function
+    # touching a secret it is not granted fails here as it would in AWS.
+    given = cfn.function_environment(function_id)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-           **{k: v for k, v in stack_env.items() if k != "WHATSAM_DEV_MODE"}}
+           **{k: v for k, v in stack_env.items() if k != "WHATSAM_DEV_MODE" and k not in SECRET_VALUE_VARIABLES},
+           **{spec.id_env: f"{stack_env['WHATSAM_PREFIX']}/{spec.name}" if spec.id_env in given
+              else f"not-granted/{spec.name}" for spec in SECRETS}}
     done = subprocess.run([str(bundle["python"]), "-I", "-c", _INVOKE, str(bundle["task"]), kind,
                            properties["Handler"]], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, f"{function_id} ({properties['Handler']}) failed from the bundle:\n{done.stderr}"
@@ -128,7 +138,9 @@ def test_each_template_handler_runs_from_the_bundle_in_a_clean_runtime(
     assert output["botocore"].startswith(str(bundle["python"].parent.parent)), "botocore comes from the runtime"
     result = output["result"]
     if kind == "api":
-        health, page = result
+        health, page, me = result
+        assert me["statusCode"] == 401 and json.loads(me["body"])["error"]["code"] == "invalid_token", \
+            "the API reads its signing key from Secrets Manager"
         assert health["statusCode"] == 200 and json.loads(health["body"]) == {"status": "ok"}
         assert health["headers"]["X-Request-Id"] == "req-health-1"
         assert page["statusCode"] == 200 and page["headers"]["Content-Type"] == "text/html; charset=utf-8"

@@ -19,7 +19,7 @@ import yaml
 
 from tests.deploy import cfn
 from whatsam.adapters.dynamo_models import ALL_MODELS, TTL_ATTRIBUTES
-from whatsam.config import Settings
+from whatsam.config import SECRETS, Settings
 from whatsam.dev.processes import aws_test_credentials
 from whatsam.resources import BUCKETS, QUEUES
 
@@ -100,6 +100,17 @@ def test_the_hook_creates_the_buckets_and_the_key_alias(provisioned: dict[str, A
     assert names.auth_state_key_id in aliases
 
 
+def test_the_hook_creates_every_secret_and_a_second_run_keeps_its_value(provisioned: dict[str, Any]) -> None:
+    names = Settings(resource_prefix=provisioned["prefix"])
+    sm = _client("secretsmanager", provisioned)
+    assert provisioned["report"]["secrets"] == [names.secret_id(spec) for spec in SECRETS]
+    for spec in SECRETS:
+        secret = sm.describe_secret(SecretId=names.secret_id(spec))
+        # One version: the second run did not write a new value.
+        assert len(secret["VersionIdsToStages"]) == 1, spec.name
+        assert len(sm.get_secret_value(SecretId=names.secret_id(spec))["SecretString"]) >= 32
+
+
 def test_running_the_hook_again_changes_nothing(provisioned: dict[str, Any]) -> None:
     assert provisioned["rerun"] == provisioned["report"]
 
@@ -108,7 +119,7 @@ def test_the_compose_file_mounts_what_the_hook_needs() -> None:
     compose = yaml.safe_load((LOCALSTACK / "docker-compose.yml").read_text())
     localstack, redis = compose["services"]["localstack"], compose["services"]["redis"]
     services = set(localstack["environment"]["SERVICES"].split(","))
-    assert {"dynamodb", "sqs", "s3", "kms"} <= services
+    assert {"dynamodb", "sqs", "s3", "kms", "secretsmanager"} <= services
     assert redis["image"].startswith("redis:")
     mounts = {}
     for volume in localstack["volumes"]:

@@ -273,9 +273,7 @@ def test_inbox_grants_match_the_names_workers_give_their_inboxes() -> None:
 def test_environment_variables_are_ones_the_code_reads() -> None:
     sources = "\n".join((cfn.ROOT / p).read_text() for p in ("whatsam/config.py", "worker_fleet/config.py"))
     read = set(re.findall(r"\"((?:WHATSAM|AWS|REDIS)_[A-Z_]+)\"", sources))
-    names = set(cfn.template()["Globals"]["Function"]["Environment"]["Variables"])
-    for task in cfn.resources("AWS::ECS::TaskDefinition").values():
-        for container in task["Properties"]["ContainerDefinitions"]:
-            names |= {variable["Name"] for variable in container.get("Environment", [])}
+    names = {name for function_id in cfn.functions() for name in cfn.function_environment(function_id)}
+    names |= {name for variables in cfn.container_environments().values() for name in variables}
     unknown = sorted(n for n in names if n not in read)
     assert not unknown, f"environment variables no code reads (a typo, or a setting that was renamed): {unknown}"

@@ -15,13 +15,13 @@ import pytest
 
 from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 from tests.e2e.test_fleet import _wait_until
+from whatsam.metering.policies import Policy
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery"
 # Wide limits, so the generated calls reach the logic behind the routes instead of 429s.
-WIDE_LIMITS = ",".join(f"{name}=1000000/60" for name in (
-    "messages-key", "messages-user", "api-key", "api-user", "session-ops", "login-account", "login-ip", "register-ip"))
+WIDE_LIMITS = ",".join(f"{name}=1000000/60" for name in Policy)
 # The venv's own console script, beside the interpreter running the tests.
 SCHEMATHESIS = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import boto3
+import jwt
 import pytest
 import redis
 
@@ -110,6 +111,27 @@ def test_customer_walkthrough(dev_stack: DevProcess) -> None:
         assert (status, error["error"]["code"]) == (want_status, want_code), (raw[:30], error)
     status, listing, _ = dev_stack.request("GET", "/v1/sessions", token=token)
     assert [c["id"] for c in listing["sessions"]] == [card["id"]]
+
+
+def test_the_stacks_secrets_live_in_the_emulators_secrets_manager(dev_stack: DevProcess) -> None:
+    """No secret is given to `whatsam dev` by value: it provisions them in the emulator and
+    reads them from there, as the functions do in AWS."""
+    assert not any(name in dev_stack.env for name in ("WHATSAM_JWT_SECRET", "WHATSAM_API_KEY_PEPPER",
+                                                      "WHATSAM_WORKER_TOKEN", "WHATSAM_REFRESH_TOKEN_KEY"))
+    secrets = boto3.client("secretsmanager", endpoint_url=dev_stack.banner["AWS emulator"], region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    signing_key = secrets.get_secret_value(SecretId="whatsam-dev/jwt-secret")["SecretString"]
+    email, password = _email(), "correct horse battery"
+    status, body, _ = dev_stack.request("POST", "/v1/auth/register", {"email": email, "password": password})
+    assert status == 201, body
+    claims = jwt.decode(body["access_token"], signing_key, algorithms=["HS256"], audience="whatsam-api")
+    assert claims["sub"] == body["user"]["id"]
+    worker_token = secrets.get_secret_value(SecretId="whatsam-dev/worker-token")["SecretString"]
+    # Past the token check, an empty batch is bad input; another token is refused before that.
+    status, error, _ = dev_stack.request("POST", "/v1/internal/events", {"events": []}, token=worker_token)
+    assert (status, error["error"]["code"]) == (400, "validation_error"), error
+    status, error, _ = dev_stack.request("POST", "/v1/internal/events", {"events": []}, token="x" * 64)
+    assert (status, error["error"]["code"]) == (401, "invalid_worker_token")
 
 
 def test_openapi_lists_every_route(dev_stack: DevProcess) -> None:

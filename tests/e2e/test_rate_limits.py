@@ -88,6 +88,7 @@ def test_failed_logins_are_limited_per_account_and_per_address(stack: DevProcess
         status, body, headers = login(line["email"], "wrong password")
         assert (status, body["error"]["code"]) == (401, "invalid_credentials")
         assert ratelimit_state(headers)["login-account"]["r"] == expected
+    # The account's ceiling holds against this address, which failed on it.
     status, body, headers = login(line["email"], PASSWORD)
     assert (status, body["error"]["details"]["policies"]) == (429, ["login-account"])
     assert 290 < int(headers["retry-after"]) <= 300
@@ -97,4 +98,6 @@ def test_failed_logins_are_limited_per_account_and_per_address(stack: DevProcess
     status, body, headers = login(f"{uuid.uuid4().hex[:10]}@example.com", "wrong password")
     assert (status, body["error"]["details"]["policies"]) == (429, ["login-ip"])
     assert 140 < int(headers["retry-after"]) <= 150
-    assert headers["ratelimit-policy"] == '"login-account";q=3;w=900, "login-ip";q=4;w=600'
+    assert headers["ratelimit-policy"] == ('"login-pair";q=5;w=60, "login-pair-hour";q=20;w=3600, '
+                                           '"login-pair-day";q=40;w=86400, "login-account";q=3;w=900, '
+                                           '"login-ip";q=4;w=600')

@@ -10,6 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
+from whatsam.adapters.repositories import RefreshTokenRepository
 from whatsam.domain.ids import is_id
 from whatsam.domain.tiers import Tier
 from whatsam.security import tokens
@@ -152,6 +153,64 @@ def test_logout_revokes_the_chain(api: Any, check_error: Any) -> None:
     check_error(api.call("POST", "/v1/auth/logout"), 401, "missing_token")
 
 
+@pytest.mark.parametrize("ending", ["logout", "refresh_token_reuse"])
+def test_ending_a_chain_ends_its_access_tokens_at_once(api: Any, check_error: Any, ending: str) -> None:
+    email = _email(ending.replace("_", "-"))
+    first = api.register(email=email)
+    other_login = _login(api, email).body
+    rotated = _refresh(api, first["refresh_token"]).body
+    assert api.call("GET", "/v1/me", token=first["access_token"]).status == 200
+
+    if ending == "logout":
+        assert api.call("POST", "/v1/auth/logout", token=rotated["access_token"]).status == 204
+    else:
+        check_error(_refresh(api, first["refresh_token"]), 401, "refresh_token_reused")
+    # Every access token the chain issued, before and after rotation, is dead now, not in 15 minutes.
+    for access in (first["access_token"], rotated["access_token"]):
+        check_error(api.call("GET", "/v1/me", token=access), 401, "token_revoked")
+        check_error(api.call("GET", "/v1/sessions", token=access), 401, "token_revoked")
+    # The other login goes on.
+    assert api.call("GET", "/v1/me", token=other_login["access_token"]).status == 200
+
+
+def test_revocation_survives_a_redis_that_forgot_it(api: Any, services: Any, check_error: Any) -> None:
+    """Redis only caches the chain's state: the record of truth is DynamoDB."""
+    first = api.register()
+    family_id = jwt.decode(first["access_token"], options={"verify_signature": False})["fam"]
+    assert api.call("POST", "/v1/auth/logout", token=first["access_token"]).status == 204
+    assert services.redis.delete(f"whatsam:chain:{family_id}") == 1
+    check_error(api.call("GET", "/v1/me", token=first["access_token"]), 401, "token_revoked")
+    assert services.redis.get(f"whatsam:chain:{family_id}") == "revoked", "read through and cached again"
+
+    # A live chain read through after the cache lost it still works.
+    second = api.register()
+    live_family = jwt.decode(second["access_token"], options={"verify_signature": False})["fam"]
+    services.redis.delete(f"whatsam:chain:{live_family}")
+    assert api.call("GET", "/v1/me", token=second["access_token"]).status == 200
+
+
+def test_a_revocation_wins_over_a_read_that_raced_it(services: Any) -> None:
+    """A read of DynamoDB from before the revocation must not cache the chain as active again."""
+    from whatsam.adapters.token_chains import TokenChains
+
+    family_id = f"fam_{uuid.uuid4().hex}"
+    families = RefreshTokenRepository()
+    families.start_family(family_id, "usr_race", int(time.time()) + 900)
+    chains = TokenChains(services.redis, families, 900)
+
+    class RevokedWhileReading(RefreshTokenRepository):
+        """DynamoDB answers "not revoked", then the revocation lands before that answer is cached."""
+
+        def family_revoked(self, family_id: str) -> bool:
+            answer = super().family_revoked(family_id)
+            chains.revoke(family_id)
+            return answer
+
+    assert TokenChains(services.redis, RevokedWhileReading(), 900).is_revoked(family_id) is False
+    assert chains.is_revoked(family_id) is True
+    assert services.redis.get(f"whatsam:chain:{family_id}") == "revoked"
+
+
 def test_tampered_or_garbage_tokens_are_401(api: Any, settings: Any, check_error: Any) -> None:
     registered = api.register()
     access = registered["access_token"]
@@ -162,9 +221,14 @@ def test_tampered_or_garbage_tokens_are_401(api: Any, settings: Any, check_error
     for bad in (f"{head}.{payload}.{flipped_sig}", f"{head}.{forged_payload}.{signature}", "garbage",
                 "a.b.c", access + "x"):
         check_error(api.call("GET", "/v1/me", token=bad), 401, "invalid_token")
-    # Right secret, but for a user that does not exist.
-    ghost, _ = tokens.issue_access_token(settings, user_id="usr_doesnotexist", role="admin", family_id="fam_x")
+    # Right secret, but for a user that does not exist (on a chain that does).
+    family_id = f"fam_{uuid.uuid4().hex}"
+    RefreshTokenRepository().start_family(family_id, "usr_doesnotexist", int(time.time()) + 900)
+    ghost, _ = tokens.issue_access_token(settings, user_id="usr_doesnotexist", role="admin", family_id=family_id)
     check_error(api.call("GET", "/v1/me", token=ghost), 401, "invalid_token")
+    # Right secret, but a chain that never existed.
+    stray, _ = tokens.issue_access_token(settings, user_id=registered["user"]["id"], role="user", family_id="fam_x")
+    check_error(api.call("GET", "/v1/me", token=stray), 401, "token_revoked")
     # Expired.
     past = int(time.time()) - 2000
     expired = jwt.encode({**claims, "iat": past, "nbf": past, "exp": past + 900}, settings.jwt_secret,
@@ -185,3 +249,9 @@ def test_deactivated_account(api: Any, services: Any, check_error: Any) -> None:
     check_error(_login(api, email), 403, "account_inactive")
     check_error(api.call("GET", "/v1/me", token=registered["access_token"]), 403, "account_inactive")
     check_error(_refresh(api, registered["refresh_token"]), 401)
+    # Every login of the account is refused, not just the first one's tokens.
+    services.users.update_plan(registered["user"]["id"], active=True)
+    second = _login(api, email).body
+    services.users.update_plan(registered["user"]["id"], active=False)
+    check_error(api.call("GET", "/v1/sessions", token=second["access_token"]), 403, "account_inactive")
+    check_error(_refresh(api, second["refresh_token"]), 401)

@@ -104,7 +104,10 @@ def test_tier_policies_are_the_spec_numbers(tier: Tier, messages: int, api_calls
 def test_login_and_register_policies() -> None:
     table = PolicyTable()
     assert table.get(Policy.LOGIN_IP) == RatePolicy(Policy.LOGIN_IP, 10, 60, 10)
-    assert table.get(Policy.LOGIN_ACCOUNT) == RatePolicy(Policy.LOGIN_ACCOUNT, 5, 900, 5)
+    assert table.get(Policy.LOGIN_ACCOUNT) == RatePolicy(Policy.LOGIN_ACCOUNT, 100, 3600, 100)
+    # One account from one address: 5 at once, then one per 12 s, per 3 min after 10, per 36 min after 20.
+    pair = [table.get(name) for name in (Policy.LOGIN_PAIR, Policy.LOGIN_PAIR_HOUR, Policy.LOGIN_PAIR_DAY)]
+    assert [(p.burst, p.emission_interval_us // MICROS) for p in pair] == [(5, 12), (10, 180), (20, 2160)]
     assert table.get(Policy.REGISTER_IP) == RatePolicy(Policy.REGISTER_IP, 20, 3600, 20)
     # Tier-free policies ignore the tier they are asked with.
     assert table.get(Policy.LOGIN_IP, Tier.MAX) == table.get(Policy.LOGIN_IP)
@@ -163,9 +166,11 @@ def test_user_calls_are_charged_per_user_and_session_ops_on_top() -> None:
 def test_login_is_charged_per_account_and_per_source_ip_register_per_ip() -> None:
     body = SimpleNamespace(email="someone@example.com")
     login = charges_for(("login",), None, _request(), body, PolicyTable())
-    assert _names(login) == [("login-account", account_subject("someone@example.com")),
+    account = account_subject("someone@example.com")
+    assert _names(login) == [("login-pair", f"{account}:203.0.113.9"), ("login-pair-hour", f"{account}:203.0.113.9"),
+                             ("login-pair-day", f"{account}:203.0.113.9"), ("login-account", account),
                              ("login-ip", "203.0.113.9")]
-    assert "someone" not in login[0].key, "the account is keyed by a digest, not the address"
+    assert all("someone" not in charge.key for charge in login), "the account is keyed by a digest, not the address"
     assert account_subject(" SomeOne@Example.com") == account_subject("someone@example.com")
     assert _names(charges_for(("register",), None, _request(), None, PolicyTable())) == [
         ("register-ip", "203.0.113.9")]
@@ -216,6 +221,36 @@ def test_a_successful_login_gives_back_the_login_units_only() -> None:
     gate.succeeded()
     assert [(c.policy.name, c.cost) for c in limiter.asked[1]] == [(Policy.LOGIN_ACCOUNT, -1), (Policy.LOGIN_IP, -1)]
     assert gate.headers["RateLimit"] == '"login-account";r=5;t=0, "login-ip";r=10;t=0, "api-user";r=999;t=4'
+
+
+def _login_gate(*decisions: Decision) -> tuple[Gate, ScriptedLimiter]:
+    limiter = ScriptedLimiter(*decisions)
+    body = SimpleNamespace(email="someone@example.com")
+    return Gate(limiter, charges_for(("login",), None, _request(), body, PolicyTable())), limiter  # type: ignore[arg-type]
+
+
+def _login_verdicts(pair_failures: int, *, ceiling_allows: bool) -> tuple[Verdict, ...]:
+    table = PolicyTable()
+    pair = [Verdict(table.get(name), True, table.get(name).burst - pair_failures, 0, 0)
+            for name in (Policy.LOGIN_PAIR, Policy.LOGIN_PAIR_HOUR, Policy.LOGIN_PAIR_DAY)]
+    ceiling = Verdict(table.get(Policy.LOGIN_ACCOUNT), ceiling_allows, 0, 3600, 0 if ceiling_allows else 36)
+    return (*pair, ceiling, Verdict(table.get(Policy.LOGIN_IP), True, 10, 0, 0))
+
+
+def test_the_account_ceiling_yields_to_an_address_with_no_failures_on_the_account() -> None:
+    refused = Decision(False, _login_verdicts(0, ceiling_allows=False))
+    gate, limiter = _login_gate(refused, Decision(True, ()))
+    gate.admit()
+    assert [c.policy.name for c in limiter.asked[1]] == [
+        Policy.LOGIN_PAIR, Policy.LOGIN_PAIR_HOUR, Policy.LOGIN_PAIR_DAY, Policy.LOGIN_IP]
+
+
+def test_the_account_ceiling_holds_against_an_address_that_failed() -> None:
+    gate, limiter = _login_gate(Decision(False, _login_verdicts(1, ceiling_allows=False)))
+    with pytest.raises(TooManyRequests) as raised:
+        gate.admit()
+    assert (raised.value.details["policies"], raised.value.retry_after) == (["login-account"], 36)
+    assert len(limiter.asked) == 1
 
 
 def test_a_gate_without_charges_never_calls_redis() -> None:

@@ -16,8 +16,9 @@ from whatsam.security import tokens
 SECRET = "s" * 64
 
 
-def _settings(**overrides: object) -> Settings:
-    return Settings(**{"jwt_secret": SECRET, "api_key_pepper": "p" * 48, **overrides})  # type: ignore[arg-type]
+def _settings(*, jwt_secret: str = SECRET, refresh_token_key: str = "r" * 48, **overrides: object) -> Settings:
+    values = {"jwt-secret": jwt_secret, "refresh-token-key": refresh_token_key, "api-key-pepper": "p" * 48}
+    return Settings(secret_values=values, **overrides)  # type: ignore[arg-type]
 
 
 def _claims(**overrides: object) -> dict[str, object]:
@@ -135,5 +136,18 @@ def test_refresh_tokens_are_prefixed_random_and_hash_is_keyed() -> None:
     assert len(first) >= 40
     digest = tokens.refresh_token_hash(_settings(), first)
     assert digest == tokens.refresh_token_hash(_settings(), first)
-    assert digest != tokens.refresh_token_hash(_settings(jwt_secret="x" * 64), first)
+    assert digest != tokens.refresh_token_hash(_settings(refresh_token_key="x" * 64), first)
     assert first not in digest
+
+
+def test_the_refresh_hash_key_is_not_the_access_token_signing_key() -> None:
+    token = tokens.new_refresh_token()
+    digest = tokens.refresh_token_hash(_settings(), token)
+    assert digest == tokens.refresh_token_hash(_settings(jwt_secret="x" * 64), token), "the signing key plays no part"
+    same_key = _settings(refresh_token_key=SECRET)
+    assert tokens.refresh_token_hash(same_key, token) != tokens.refresh_token_hash(_settings(), token)
+
+
+def test_a_short_or_missing_key_is_refused_rather_than_used() -> None:
+    with pytest.raises(RuntimeError, match="jwt-secret"):
+        tokens.issue_access_token(_settings(jwt_secret="short"), user_id="usr_x", role="user", family_id="fam")

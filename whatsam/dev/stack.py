@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,15 +81,14 @@ class DevStack:
             self.banner.append(f"Redis          {redis.url} (private redis-server)")
         else:
             self.banner.append(f"Redis          {env['REDIS_URL']}")
-        # Fresh secrets each run: the emulator's state is in memory and dies with it anyway.
-        env.setdefault("WHATSAM_JWT_SECRET", secrets.token_urlsafe(48))
-        env.setdefault("WHATSAM_API_KEY_PEPPER", secrets.token_urlsafe(48))
-        env.setdefault("WHATSAM_WORKER_TOKEN", secrets.token_urlsafe(48))
         env["WHATSAM_DEV_MODE"] = "1"
         self.settings = Settings.from_env()
+        # The secrets live in the emulator's Secrets Manager, random on creation, and every
+        # process reads them from there as the functions do in AWS.
         created = provision(self.settings)
         self.banner.append(f"Resources      {len(created['tables'])} tables, {len(created['queues'])} queues "
-                           f"(+ DLQs), {len(created['buckets'])} buckets, prefix {self.settings.resource_prefix}")
+                           f"(+ DLQs), {len(created['buckets'])} buckets, {len(created['secrets'])} secrets, "
+                           f"prefix {self.settings.resource_prefix}")
 
         app = load_app()
         sqs_sources, schedules = split_sources(app)
@@ -123,7 +121,7 @@ class DevStack:
         self.banner.append("Dev mode       ON: /v1/dev routes enabled; webhooks may target http:// and loopback")
         # The operator CLI (`whatsam usage sync`, `whatsam admin create-user`, ...) reads the rest
         # to reach this stack's emulator, Redis and names from another terminal.
-        write_state(api=api_url, worker_token=env["WHATSAM_WORKER_TOKEN"],
+        write_state(api=api_url, worker_token=self.settings.worker_token,
                     aws_endpoint_url=env["AWS_ENDPOINT_URL"], redis_url=env["REDIS_URL"],
                     prefix=self.settings.resource_prefix, region=self.settings.aws_region)
         self.wrote_state = True

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from chalice.app import Request
 
 from whatsam.errors import TooManyRequests
-from whatsam.metering.policies import Policy, PolicyTable
+from whatsam.metering.policies import LOGIN_PAIR_POLICIES, Policy, PolicyTable
 from whatsam.metering.ratelimit import Charge, Decision, RateLimiter, Verdict
 from whatsam.services.principals import KeyPrincipal, UserPrincipal
 
@@ -26,7 +26,7 @@ STATE_HEADER = "RateLimit"
 
 # A successful login gives these back: the login limits count failed attempts. They are
 # still taken up front, so parallel guesses cannot all slip past a check before any fails.
-_REFUNDED_ON_SUCCESS = frozenset({Policy.LOGIN_IP, Policy.LOGIN_ACCOUNT})
+_REFUNDED_ON_SUCCESS = frozenset({*LOGIN_PAIR_POLICIES, Policy.LOGIN_IP, Policy.LOGIN_ACCOUNT})
 
 
 def client_ip(request: Request) -> str:
@@ -57,11 +57,24 @@ def charges_for(limits: Sequence[RouteLimit], principal: UserPrincipal | KeyPrin
             charges.append(Charge(policies.get(Policy.SESSION_OPS, tier), user_id))
         charges.append(Charge(policies.get(Policy.API_USER, tier), user_id))
     if "login" in limits:
-        charges += [Charge(policies.get(Policy.LOGIN_ACCOUNT), account_subject(body.email)),
-                    Charge(policies.get(Policy.LOGIN_IP), client_ip(request))]
+        account, address = account_subject(body.email), client_ip(request)
+        charges += [Charge(policies.get(name), f"{account}:{address}") for name in LOGIN_PAIR_POLICIES]
+        charges += [Charge(policies.get(Policy.LOGIN_ACCOUNT), account),
+                    Charge(policies.get(Policy.LOGIN_IP), address)]
     if "register" in limits:
         charges.append(Charge(policies.get(Policy.REGISTER_IP), client_ip(request)))
     return charges
+
+
+def _ceiling_yields(refused: Decision) -> bool:
+    """Whether an account's login ceiling, the only limit refusing, should let this address try:
+    it has no failed login on that account left in any of its buckets. Someone guessing an
+    account's password from many addresses must not lock its owner out; each new address costs
+    the guesser one try, after which its own failures bring the ceiling back into force."""
+    if [v.policy.name for v in refused.denied_by] != [Policy.LOGIN_ACCOUNT]:
+        return False
+    pair = [v for v in refused.verdicts if v.policy.name in LOGIN_PAIR_POLICIES]
+    return bool(pair) and all(v.remaining == v.policy.burst for v in pair)
 
 
 def headers_for(verdicts: Sequence[Verdict]) -> dict[str, str]:
@@ -102,6 +115,9 @@ class Gate:
         if not self._charges:
             return
         decision = self._limiter.apply(self._charges)
+        if not decision.allowed and _ceiling_yields(decision):
+            self._charges = [c for c in self._charges if c.policy.name != Policy.LOGIN_ACCOUNT]
+            decision = self._limiter.apply(self._charges)
         if not decision.allowed:
             raise refusal(decision)
         self._verdicts = decision.verdicts

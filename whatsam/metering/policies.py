@@ -28,6 +28,9 @@ class Policy(StrEnum):
     API_KEY = "api-key"
     API_USER = "api-user"
     SESSION_OPS = "session-ops"
+    LOGIN_PAIR = "login-pair"
+    LOGIN_PAIR_HOUR = "login-pair-hour"
+    LOGIN_PAIR_DAY = "login-pair-day"
     LOGIN_IP = "login-ip"
     LOGIN_ACCOUNT = "login-account"
     REGISTER_IP = "register-ip"
@@ -62,13 +65,23 @@ _TIERED: dict[Policy, Callable[[Tier], tuple[int, int]]] = {
     Policy.SESSION_OPS: lambda tier: (limits_for(tier).session_ops_per_minute, 60),
 }
 
-# Brute-force and sign-up abuse brakes; the same for everyone (there is no tier before login).
-# Login limits count failed attempts (a successful login gives its units back).
-_FLAT: dict[Policy, tuple[int, int]] = {
-    Policy.LOGIN_IP: (10, 60),
-    Policy.LOGIN_ACCOUNT: (5, 15 * 60),
-    Policy.REGISTER_IP: (20, 3600),
+# Brute-force and sign-up abuse brakes; the same for everyone (there is no tier before login):
+# (limit, window, burst). Login limits count failed attempts (a successful login gives its
+# units back). One account from one address waits longer the more it fails: the three
+# `login-pair` buckets stack to 5 tries at once, then one per 12 s up to 10, one per 3 min
+# up to 20, one per 36 min after that. The account's own ceiling, over every address, is
+# looser, and never refuses an address with no failures on it (`whatsam.http.rate_limits`).
+_FLAT: dict[Policy, tuple[int, int, int]] = {
+    Policy.LOGIN_PAIR: (5, 60, 5),
+    Policy.LOGIN_PAIR_HOUR: (20, 3600, 10),
+    Policy.LOGIN_PAIR_DAY: (40, 86400, 20),
+    Policy.LOGIN_ACCOUNT: (100, 3600, 100),
+    Policy.LOGIN_IP: (10, 60, 10),
+    Policy.REGISTER_IP: (20, 3600, 20),
 }
+
+# Failed logins of one account from one address, fastest first.
+LOGIN_PAIR_POLICIES = (Policy.LOGIN_PAIR, Policy.LOGIN_PAIR_HOUR, Policy.LOGIN_PAIR_DAY)
 
 OverrideKey = tuple[Policy, Tier | None]
 
@@ -76,9 +89,9 @@ OverrideKey = tuple[Policy, Tier | None]
 def default_policy(name: Policy, tier: Tier | None = None) -> RatePolicy:
     if name in _TIERED:
         limit, window = _TIERED[name](tier or Tier.BASIC)
-    else:
-        limit, window = _FLAT[name]
-    return RatePolicy(name, limit, window, burst=limit)
+        return RatePolicy(name, limit, window, burst=limit)
+    limit, window, burst = _FLAT[name]
+    return RatePolicy(name, limit, window, burst)
 
 
 def parse_overrides(text: str) -> dict[OverrideKey, RatePolicy]:

@@ -65,5 +65,6 @@ def new_refresh_token() -> str:
 
 
 def refresh_token_hash(settings: Settings, token: str) -> str:
-    # Keyed, so a leaked table cannot be replayed even for high-entropy tokens.
-    return hmac.new(settings.jwt_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+    # Keyed, so a leaked table cannot be replayed even for high-entropy tokens; by its own
+    # key, not the signing key of access tokens (one key, one purpose).
+    return hmac.new(settings.refresh_token_key.encode(), token.encode(), hashlib.sha256).hexdigest()

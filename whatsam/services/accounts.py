@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from whatsam.adapters.repositories import RefreshTokenRepository, UserRepository
+from whatsam.adapters.token_chains import TokenChains
 from whatsam.config import Settings
 from whatsam.domain.ids import new_id
 from whatsam.domain.model import User
@@ -26,10 +27,12 @@ class TokenPair:
 
 
 class AccountService:
-    def __init__(self, settings: Settings, users: UserRepository, refresh_tokens: RefreshTokenRepository):
+    def __init__(self, settings: Settings, users: UserRepository, refresh_tokens: RefreshTokenRepository,
+                 chains: TokenChains):
         self._settings = settings
         self._users = users
         self._refresh = refresh_tokens
+        self._chains = chains
 
     def register(self, *, email: str, password: str, name: str) -> tuple[User, TokenPair]:
         user = User(user_id=new_id("usr"), email=email, name=name,
@@ -58,17 +61,18 @@ class AccountService:
         if not self._refresh.mark_used(token_hash):
             # A spent token came back: someone holds a copy. End the whole chain, the
             # legitimate holder logs in again (OAuth 2.0 Security BCP, refresh token rotation).
-            self._refresh.revoke_family(record.family_id)
+            self._chains.revoke(record.family_id)
             raise Unauthorized("This refresh token was already used; the session has been revoked.",
                                code="refresh_token_reused")
         user = self._users.get(record.user_id)
         if user is None or not user.active:
-            self._refresh.revoke_family(record.family_id)
+            self._chains.revoke(record.family_id)
             raise invalid
         return self._issue(user, record.family_id, int(record.expires_at))
 
     def logout(self, family_id: str) -> None:
-        self._refresh.revoke_family(family_id)
+        """End this login: its refresh tokens and, at once, the access tokens it issued."""
+        self._chains.revoke(family_id)
 
     def _start_chain(self, user: User) -> TokenPair:
         family_id = new_id("fam")

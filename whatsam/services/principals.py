@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from whatsam.adapters.repositories import ApiKeyRepository, RefreshTokenRepository, UserRepository
+from whatsam.adapters.repositories import ApiKeyRepository, UserRepository
+from whatsam.adapters.token_chains import TokenChains
 from whatsam.config import Settings
 from whatsam.domain.model import ApiKey, User, utcnow
 from whatsam.errors import Forbidden, Unauthorized
@@ -34,14 +35,17 @@ class KeyPrincipal:
 
 class Authenticator:
     def __init__(self, settings: Settings, users: UserRepository, keys: ApiKeyRepository,
-                 refresh_tokens: RefreshTokenRepository):
+                 chains: TokenChains):
         self._settings = settings
         self._users = users
         self._keys = keys
-        self._refresh = refresh_tokens
+        self._chains = chains
 
     def user_from_token(self, token: str) -> UserPrincipal:
         claims = tokens.verify_access_token(self._settings, token)
+        # A token of a chain ended by logout or refresh-token reuse stops here, not at its expiry.
+        if not claims.family_id or self._chains.is_revoked(claims.family_id):
+            raise Unauthorized("The access token has been revoked; log in again.", code="token_revoked")
         user = self._users.get(claims.user_id)
         if user is None:
             raise Unauthorized("The access token is not valid.", code="invalid_token")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # LocalStack runs this once it is ready: it creates the Whatsam tables, queues (with DLQs),
-# buckets and KMS key by running `whatsam provision`, i.e. from whatsam.resources, the one
+# buckets, KMS key and secrets by running `whatsam provision`, i.e. from whatsam.resources, the one
 # definition `whatsam dev` and the tests provision from. Safe to run again.
 #
 # Inside the LocalStack container the project sources are mounted at /opt/whatsam-src (see
