@@ -173,6 +173,17 @@ def test_ending_a_chain_ends_its_access_tokens_at_once(api: Any, check_error: An
     assert api.call("GET", "/v1/me", token=other_login["access_token"]).status == 200
 
 
+def test_a_new_login_is_checked_in_redis_alone(api: Any, services: Any, monkeypatch: Any) -> None:
+    """The chain's state is cached when the login starts: its calls read no family row."""
+    first = api.register()
+    family_id = jwt.decode(first["access_token"], options={"verify_signature": False})["fam"]
+    assert services.redis.get(f"whatsam:chain:{family_id}") == "active"
+    read = []
+    monkeypatch.setattr(RefreshTokenRepository, "family_revoked", lambda self, family: read.append(family))
+    assert api.call("GET", "/v1/me", token=first["access_token"]).status == 200
+    assert read == []
+
+
 def test_revocation_survives_a_redis_that_forgot_it(api: Any, services: Any, check_error: Any) -> None:
     """Redis only caches the chain's state: the record of truth is DynamoDB."""
     first = api.register()

@@ -24,6 +24,10 @@ class TokenChains:
         self._refresh = refresh_tokens
         self._ttl = access_token_ttl_seconds + _MARGIN_SECONDS
 
+    def started(self, family_id: str) -> None:
+        """A new chain (its family row just written): its first calls need not read DynamoDB."""
+        self._redis.set(_key(family_id), _ACTIVE, ex=self._ttl, nx=True)
+
     def is_revoked(self, family_id: str) -> bool:
         key = _key(family_id)
         cached = self._redis.get(key)

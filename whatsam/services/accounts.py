@@ -79,6 +79,7 @@ class AccountService:
         # The chain's lifetime is fixed at login: rotation does not extend it forever.
         chain_expires_at = int(time.time()) + self._settings.refresh_token_ttl_seconds
         self._refresh.start_family(family_id, user.user_id, chain_expires_at)
+        self._chains.started(family_id)
         return self._issue(user, family_id, chain_expires_at)
 
     def _issue(self, user: User, family_id: str, chain_expires_at: int) -> TokenPair:
