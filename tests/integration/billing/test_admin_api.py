@@ -173,10 +173,14 @@ def test_a_deactivated_users_tokens_keys_and_refresh_stop_working(api: Any, admi
 
     on = api.call("PATCH", f"/v1/admin/users/{customer.user_id}", json_body={"active": True}, token=admin_token)
     assert on.status == 200 and on.body["active"] is True
-    assert api.call("GET", "/v1/me", token=customer.access_token).status == 200
     assert api.call("GET", "/v1/session", api_key=key).status == 200
-    # The refresh chain tried while deactivated stays revoked: a new login starts a new one.
+    # The refresh chain tried while deactivated stays revoked, and with it that chain's access
+    # tokens: a deactivation is never undone for a token issued before it. A new login works.
     check_error(api.call("POST", "/v1/auth/refresh", json_body={"refresh_token": customer.refresh_token}), 401)
+    check_error(api.call("GET", "/v1/me", token=customer.access_token), 401, "token_revoked")
+    again = api.call("POST", "/v1/auth/login", json_body={"email": customer.email, "password": "correct horse battery"})
+    assert again.status == 200
+    assert api.call("GET", "/v1/me", token=again.body["access_token"]).status == 200
 
 
 def test_users_are_paged(api: Any, admin_token: str, new_account: Any, check_error: Any) -> None:
