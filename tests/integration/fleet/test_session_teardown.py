@@ -66,9 +66,10 @@ def _auth_state(services: Container, settings: Settings) -> AuthStateStore:
     return AuthStateStore(settings, services.leases)
 
 
-def _stored_credentials(settings: Settings, line: LinkedLine) -> list[str]:
+def stored_credentials(settings: Settings, tenant_id: str, session_id: str) -> list[str]:
+    """Every version of the session's auth-state snapshots (the bucket is versioned)."""
     listed = client("s3", settings).list_object_versions(Bucket=settings.bucket_name("auth-state"),
-                                                          Prefix=auth_state_prefix(line.user_id, line.session_id))
+                                                          Prefix=auth_state_prefix(tenant_id, session_id))
     return [v["Key"] for v in listed.get("Versions", []) + listed.get("DeleteMarkers", [])]
 
 
@@ -82,13 +83,13 @@ def _holder_is_fenced_off(services: Container, settings: Settings, line: LinkedL
     assert services.leases.renew(line.lease) is None
     with pytest.raises(StaleFence):
         _auth_state(services, settings).save(line.lease, b"credentials written after the purge")
-    assert _stored_credentials(settings, line) == []
+    assert stored_credentials(settings, line.user_id, line.session_id) == []
 
 
 def test_deleting_a_linked_session_stops_it_and_purges_everything(api: Any, services: Container,
                                                                   settings: Settings) -> None:
     line = _linked_line(api, services, settings)
-    assert _stored_credentials(settings, line)
+    assert stored_credentials(settings, line.user_id, line.session_id)
 
     assert api.call("DELETE", f"/v1/sessions/{line.session_id}", token=line.token).status == 204
 
