@@ -146,6 +146,8 @@ def test_deactivating_a_user_unlinks_their_sessions_and_keeps_their_cards(api: A
     assert len(MessageRepository().history(line.session_id, chat_jid=None, before=None, limit=10)[0]) == 1
     assert ApiKeyRepository().list_for_session(line.session_id)
 
+    # Nobody may claim it meanwhile: not a connect still queued, nor a drained worker's re-queue.
+    assert services.leases.acquire(line.session_id, line.user_id, "w-next") is None
     # Reactivated, the owner can link the session again.
     assert api.call("PATCH", f"/v1/admin/users/{line.user_id}", json_body={"active": True},
                     token=admin["access_token"]).status == 200
