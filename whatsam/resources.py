@@ -31,6 +31,8 @@ QUEUES: tuple[QueueSpec, ...] = (
 )
 
 BUCKETS: tuple[str, ...] = ("auth-state", "media")
+# As in template.yaml: an overwritten or deleted snapshot lives on as an older version.
+VERSIONED_BUCKETS = frozenset({"auth-state"})
 
 
 def provision(settings: Settings) -> dict[str, list[str]]:
@@ -107,4 +109,6 @@ def _create_bucket(settings: Settings, logical: str) -> str:
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
             raise
+    if logical in VERSIONED_BUCKETS:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     return name

@@ -43,8 +43,9 @@ def update_session(call: Call, session_id: str) -> dict:
 
 
 @endpoint(bp, "DELETE", "/v1/sessions/{session_id}",
-          summary="Delete a session card, its API keys and its auth state", tag="sessions", auth="user",
-          status=204, errors=(404,), response_description="Deleted", limits=("session_ops",))
+          summary="Log the device out, stop the session and delete its card, keys, credentials and messages",
+          tag="sessions", auth="user", status=204, errors=(404,), response_description="Deleted",
+          limits=("session_ops",))
 def delete_session(call: Call, session_id: str) -> None:
     container().sessions.delete(call.user.user, session_id)
 

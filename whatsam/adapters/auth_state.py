@@ -50,12 +50,15 @@ class AuthStateStore:
         """Store a snapshot under `lease`; raises StaleFence if the lease is no longer current."""
         context = encryption_context(lease.tenant_id, lease.session_id)
         key = f"{auth_state_prefix(lease.tenant_id, lease.session_id)}{lease.fence:012d}-{uuid.uuid4().hex}.bin"
-        self._s3.put_object(Bucket=self._bucket, Key=key,
-                            Body=seal(self._kms, self._settings.auth_state_key_id, state, context),
-                            ServerSideEncryption="aws:kms", SSEKMSKeyId=self._settings.auth_state_key_id,
-                            Metadata={"fence": str(lease.fence)})
+        stored = self._s3.put_object(Bucket=self._bucket, Key=key,
+                                     Body=seal(self._kms, self._settings.auth_state_key_id, state, context),
+                                     ServerSideEncryption="aws:kms", SSEKMSKeyId=self._settings.auth_state_key_id,
+                                     Metadata={"fence": str(lease.fence)})
         if not self._leases.record_auth_state(lease, key):
-            self._s3.delete_object(Bucket=self._bucket, Key=key)
+            # The bucket is versioned: deleting the key alone would keep the refused snapshot
+            # as an older version. Delete the version itself.
+            version = {"VersionId": stored["VersionId"]} if stored.get("VersionId") else {}
+            self._s3.delete_object(Bucket=self._bucket, Key=key, **version)
             raise StaleFence(f"lease of {lease.session_id} moved past fence {lease.fence}")
         self._delete_others(lease, keep=key)
         return key

@@ -175,8 +175,8 @@ class LeaseModel(Model):
     # The current auth-state snapshot in S3 and the fence it was written under.
     auth_key = UnicodeAttribute(null=True)
     auth_fence = NumberAttribute(null=True)
-    # Set when the control plane took the lease back to end the session's link: "deleted"
-    # (never granted again) or "deactivated" (the owner's account; granted again once active).
+    # Set when the control plane took the lease back to end the session's link, and no grant
+    # while set: "deleted" (for good) or "deactivated" (the owner's; lifted on reactivation).
     revoked = UnicodeAttribute(null=True)
 
 

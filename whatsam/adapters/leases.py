@@ -5,8 +5,8 @@ A grant succeeds only when the lease is free, expired, or already ours; every gr
 its lease learns it on the next renewal and must stop that session's client at once.
 
 The control plane can also revoke a lease (session deleted, owner deactivated): a new fence
-that no worker holds, so the holder's renewals, snapshots and releases are all refused; a
-deleted session's lease is never granted again."""
+that no worker holds, so the holder's renewals, snapshots and releases are all refused, and
+no grant until it is reinstated (a deleted session's lease never is)."""
 
 from __future__ import annotations
 
@@ -57,13 +57,13 @@ class LeaseRepository:
         self.ttl_ms = ttl_ms
 
     def acquire(self, session_id: str, tenant_id: str, worker_id: str) -> Lease | None:
-        """Grant the lease to `worker_id` with a new fence, or None if another worker holds it."""
+        """Grant the lease to `worker_id` with a new fence, or None if another worker holds it
+        (or the control plane revoked it)."""
         now = now_ms()
         item = LeaseModel(session_id=session_id)
         granted = update_if(item, [LeaseModel.worker_id.set(worker_id), LeaseModel.tenant_id.set(tenant_id),
-                                   LeaseModel.expires_at.set(now + self.ttl_ms), LeaseModel.fence.add(1),
-                                   LeaseModel.revoked.remove()],
-                            (LeaseModel.revoked.does_not_exist() | (LeaseModel.revoked != "deleted"))
+                                   LeaseModel.expires_at.set(now + self.ttl_ms), LeaseModel.fence.add(1)],
+                            LeaseModel.revoked.does_not_exist()
                             & (LeaseModel.session_id.does_not_exist() | (LeaseModel.expires_at <= now)
                                | (LeaseModel.worker_id == worker_id)))
         return _lease(item) if granted else None
@@ -86,6 +86,11 @@ class LeaseRepository:
         item.update(actions=[LeaseModel.worker_id.remove(), LeaseModel.tenant_id.set(tenant_id),
                              LeaseModel.expires_at.set(0), LeaseModel.fence.add(1), LeaseModel.revoked.set(reason)])
         return _lease(item)
+
+    def reinstate(self, session_id: str) -> bool:
+        """Lift a revocation for a deactivated owner (reactivated): the lease can be granted again."""
+        return update_if(LeaseModel(session_id=session_id), [LeaseModel.revoked.remove()],
+                         LeaseModel.revoked == "deactivated")
 
     def force_release(self, session_id: str, worker_id: str) -> bool:
         """The reaper's release of a dead worker's lease, whatever its fence."""

@@ -76,11 +76,14 @@ class AdminService:
         updated = self._users.get(user_id)
         if updated is None:
             raise NotFound("No such user.", code="user_not_found")
-        if active is False:
+        if active is not None:
             # After the flag, so no new connect can start meanwhile; again on a repeated
-            # request, which finishes a deactivation an error cut short.
+            # request, which finishes what an error cut short.
             for card in self._sessions.list_for_tenant(user_id):
-                self._teardown.deactivate(card)
+                if active:
+                    self._teardown.reactivate(card)
+                else:
+                    self._teardown.deactivate(card)
         return updated
 
     def sessions(self, *, worker_id: str | None, limit: int,

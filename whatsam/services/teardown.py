@@ -7,7 +7,10 @@ by the refused writer, see `AuthStateStore.save`), and a deleted session's lease
 granted again, so a connect command still in flight cannot bring the session back. The holder
 is then told to log the device out; if that command is lost, or the holder is busy or dead,
 its next renewal fails and, seeing the lease revoked, it logs out and forgets the session
-anyway. Everything stored about the session is purged here, not by the worker."""
+anyway. Everything stored about the session is purged here, not by the worker. A revoked
+lease is granted to no worker, so neither a connect still queued nor a worker re-queuing the
+session after a drain or a crash brings it back; a deactivated owner's is reinstated on
+reactivation."""
 
 from __future__ import annotations
 
@@ -63,6 +66,10 @@ class SessionTeardown:
         lease = self._leases.revoke(card.session_id, card.tenant_id, "deactivated")
         self._unlink(card, holder)
         self._settle_unlinked(card.session_id, make_seq(lease.fence, 0))
+
+    def reactivate(self, card: SessionCard) -> None:
+        """The owner is active again: the session may be connected (with a new scan)."""
+        self._leases.reinstate(card.session_id)
 
     def _unlink(self, card: SessionCard, holder: str | None) -> None:
         if holder is not None:

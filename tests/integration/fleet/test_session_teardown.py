@@ -66,9 +66,10 @@ def _auth_state(services: Container, settings: Settings) -> AuthStateStore:
     return AuthStateStore(settings, services.leases)
 
 
-def _stored_credentials(settings: Settings, line: LinkedLine) -> list[str]:
+def stored_credentials(settings: Settings, tenant_id: str, session_id: str) -> list[str]:
+    """Every version of the session's auth-state snapshots (the bucket is versioned)."""
     listed = client("s3", settings).list_object_versions(Bucket=settings.bucket_name("auth-state"),
-                                                          Prefix=auth_state_prefix(line.user_id, line.session_id))
+                                                          Prefix=auth_state_prefix(tenant_id, session_id))
     return [v["Key"] for v in listed.get("Versions", []) + listed.get("DeleteMarkers", [])]
 
 
@@ -82,13 +83,13 @@ def _holder_is_fenced_off(services: Container, settings: Settings, line: LinkedL
     assert services.leases.renew(line.lease) is None
     with pytest.raises(StaleFence):
         _auth_state(services, settings).save(line.lease, b"credentials written after the purge")
-    assert _stored_credentials(settings, line) == []
+    assert stored_credentials(settings, line.user_id, line.session_id) == []
 
 
 def test_deleting_a_linked_session_stops_it_and_purges_everything(api: Any, services: Container,
                                                                   settings: Settings) -> None:
     line = _linked_line(api, services, settings)
-    assert _stored_credentials(settings, line)
+    assert stored_credentials(settings, line.user_id, line.session_id)
 
     assert api.call("DELETE", f"/v1/sessions/{line.session_id}", token=line.token).status == 204
 
@@ -145,6 +146,8 @@ def test_deactivating_a_user_unlinks_their_sessions_and_keeps_their_cards(api: A
     assert len(MessageRepository().history(line.session_id, chat_jid=None, before=None, limit=10)[0]) == 1
     assert ApiKeyRepository().list_for_session(line.session_id)
 
+    # Nobody may claim it meanwhile: not a connect still queued, nor a drained worker's re-queue.
+    assert services.leases.acquire(line.session_id, line.user_id, "w-next") is None
     # Reactivated, the owner can link the session again.
     assert api.call("PATCH", f"/v1/admin/users/{line.user_id}", json_body={"active": True},
                     token=admin["access_token"]).status == 200

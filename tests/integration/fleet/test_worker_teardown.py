@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.fleet.conftest import WorkerProcess
+from tests.integration.fleet.test_session_teardown import stored_credentials
 from tests.integration.fleet.test_worker_process import _connected_session, _health
-from whatsam.adapters.auth_state import auth_state_prefix
-from whatsam.adapters.aws import client
 from whatsam.bootstrap import Container
 from whatsam.config import Settings
 from whatsam.domain.model import User
@@ -23,17 +22,12 @@ from worker_fleet.config import WorkerConfig
 pytestmark = pytest.mark.integration
 
 
-def _stored_credentials(settings: Settings, tenant_id: str, session_id: str) -> list[str]:
-    listed = client("s3", settings).list_objects_v2(Bucket=settings.bucket_name("auth-state"),
-                                                    Prefix=auth_state_prefix(tenant_id, session_id))
-    return [o["Key"] for o in listed.get("Contents", [])]
-
-
-def _wait_not_hosted(worker: WorkerProcess, session_id: str, timeout: float = 30) -> None:
+def _wait_until_dropped(worker: WorkerProcess, session_id: str, timeout: float = 30) -> None:
+    """Until the worker no longer hosts the session nor keeps its local store (logged out)."""
     deadline = time.monotonic() + timeout
-    while session_id in _health(worker)["hosted"]:
+    while session_id in _health(worker)["hosted"] or _store_path(worker, session_id).exists():
         if time.monotonic() > deadline:
-            pytest.fail(f"{worker.worker_id} still hosts {session_id}")
+            pytest.fail(f"{worker.worker_id} still hosts {session_id} or keeps its store")
         time.sleep(0.2)
 
 
@@ -46,15 +40,14 @@ def test_deleting_a_connected_session_stops_it_and_a_drain_writes_nothing_back(
         start_worker: Callable[[str], WorkerProcess]) -> None:
     worker = start_worker(f"deleting-{os.getpid()}")
     session_id, _ = _connected_session(services, owner, worker)
-    assert _stored_credentials(settings, owner.user_id, session_id), "the pairing was snapshotted"
+    assert stored_credentials(settings, owner.user_id, session_id), "the pairing was snapshotted"
 
     services.sessions.delete(owner, session_id)
 
-    _wait_not_hosted(worker, session_id)
-    assert not _store_path(worker, session_id).exists()
-    assert _stored_credentials(settings, owner.user_id, session_id) == []
+    _wait_until_dropped(worker, session_id)
+    assert stored_credentials(settings, owner.user_id, session_id) == []
     assert worker.terminate() == 0  # the drain every deploy runs: it snapshots what it holds
-    assert _stored_credentials(settings, owner.user_id, session_id) == []
+    assert stored_credentials(settings, owner.user_id, session_id) == []
 
 
 def test_a_revoked_lease_unlinks_the_device_even_without_the_logout_command(
@@ -63,11 +56,10 @@ def test_a_revoked_lease_unlinks_the_device_even_without_the_logout_command(
     worker = start_worker(f"revoked-{os.getpid()}")
     session_id, _ = _connected_session(services, owner, worker)
     assert _store_path(worker, session_id).exists()
-    snapshots = _stored_credentials(settings, owner.user_id, session_id)
+    snapshots = stored_credentials(settings, owner.user_id, session_id)
 
     services.leases.revoke(session_id, owner.user_id, "deleted")  # and the LogoutSession got lost
 
-    _wait_not_hosted(worker, session_id)
-    assert not _store_path(worker, session_id).exists(), "logged out: no credentials kept on the worker"
+    _wait_until_dropped(worker, session_id)
     assert worker.terminate() == 0
-    assert _stored_credentials(settings, owner.user_id, session_id) == snapshots, "nothing written after"
+    assert stored_credentials(settings, owner.user_id, session_id) == snapshots, "nothing written after"
