@@ -69,6 +69,7 @@ from worker_fleet.engines.base import (
     e164_digits,
 )
 from worker_fleet.engines.event_sink import EventSink
+from worker_fleet.engines.neonize_groups import NeonizeGroups
 from worker_fleet.engines.neonize_mapping import (
     Downloadable,
     connect_failure_reason,
@@ -220,7 +221,7 @@ class NeonizeEngine:
         return NeonizeClient(session_id, store_path, emit, self.options, self._wait_before_reconnect, self._rng)
 
 
-class NeonizeClient:
+class NeonizeClient(NeonizeGroups):
     def __init__(
         self,
         session_id: str,
@@ -457,6 +458,8 @@ class NeonizeClient:
             neonize_proto.ClientOutdated: self._on_client_outdated,
             neonize_proto.Message: self._on_message,
             neonize_proto.Receipt: self._on_receipt,
+            neonize_proto.JoinedGroup: self._on_joined_group,
+            neonize_proto.GroupInfoEvent: self._on_group_info,
         }
         for event_type, handler in handlers.items():
             attempt.native.event(event_type)(self._dispatcher(attempt, handler))
@@ -571,6 +574,9 @@ class NeonizeClient:
     def _require(self, phase: NeonizePhase) -> None:
         if self._phase is not phase:
             raise EngineNotConnectedError(f"session {self._session_id} is {self._phase.value}, needs {phase.value}")
+
+    def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._native_while(NeonizePhase.CONNECTED)
 
     @contextlib.asynccontextmanager
     async def _native_while(self, phase: NeonizePhase) -> AsyncIterator[Any]:
