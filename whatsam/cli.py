@@ -69,6 +69,16 @@ def _dev_inbound(args: argparse.Namespace) -> int:
     return _call_dev_stack(f"/v1/dev/sessions/{args.session_id}/inbound", {"from": args.sender, "text": args.text})
 
 
+def _dev_simulate(args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"type": args.type, "phone": args.phone}
+    for name in ("group", "subject", "text"):
+        if getattr(args, name) is not None:
+            body[name] = getattr(args, name)
+    if args.participants:
+        body["participants"] = args.participants
+    return _call_dev_stack(f"/v1/dev/sessions/{args.session_id}/simulate", body)
+
+
 def _worker(args: argparse.Namespace) -> int:
     from worker_fleet.main import run
 
@@ -104,6 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("--from", dest="sender", required=True, help="the contact's phone number")
     inbound.add_argument("--text", required=True)
     inbound.set_defaults(handler=_dev_inbound)
+    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event (groups)")
+    simulate.add_argument("session_id")
+    simulate.add_argument("type", help="group.added, group.join, group.leave, group.promote, group.demote, "
+                                       "group.subject, group.removed, group.request, group.message")
+    simulate.add_argument("--phone", required=True, help="who acts")
+    simulate.add_argument("--group", help="the group's JID (all but group.added)")
+    simulate.add_argument("--subject")
+    simulate.add_argument("--text")
+    simulate.add_argument("--participant", dest="participants", action="append", help="repeatable")
+    simulate.set_defaults(handler=_dev_simulate)
 
     from worker_fleet.main import add_arguments
 

@@ -9,11 +9,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from enum import Enum
 
+from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
 from whatsam.contracts.events import (
     AnyEvent,
+    GroupJoinedEvent,
+    GroupLeftEvent,
+    GroupParticipantsEvent,
+    GroupUpdatedEvent,
     MessageReceivedEvent,
     MessageRevokedEvent,
     MessageStatusEvent,
@@ -59,13 +64,14 @@ Subscriber = Callable[[AnyEvent], None]
 class EventIngestion:
     def __init__(self, sessions: SessionRepository, cache: SessionCache, messages: MessageRepository,
                  journal: JournalRepository, subscribers: Sequence[Subscriber] = (),
-                 usage: UsageCounters | None = None):
+                 usage: UsageCounters | None = None, groups: JoinedGroups | None = None):
         self._sessions = sessions
         self._cache = cache
         self._messages = messages
         self._journal = journal
         self._subscribers = list(subscribers)
         self._usage = usage
+        self._groups = groups
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -76,6 +82,12 @@ class EventIngestion:
         have failed in a subscriber); a stale one, or one whose session is gone, notifies nobody."""
         if isinstance(event, MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent):
             event, outcome = self._apply_message_event(event)
+        elif isinstance(event, GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent):
+            # The journal's (session, seq) key tells a redelivery; the session's group list
+            # ignores what is older than it has seen, so applying twice is harmless.
+            outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
+            if self._groups is not None:
+                self._groups.apply(event)
         else:
             outcome = self._apply(event)
             if outcome is not Outcome.IGNORED:

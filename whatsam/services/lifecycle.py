@@ -93,7 +93,7 @@ class LifecycleService:
         return {"code": str(reply["code"]), "phone": digits}
 
     def dev_scan(self, owner: User | None, session_id: str) -> SessionCard:
-        card = self._dev_card(owner, session_id)
+        card = self.dev_card(owner, session_id)
         if card.status is not SessionStatus.QR:
             # Only a phone looking at a QR (or a pairing code) can scan: say so now rather
             # than send the worker a command its engine must refuse.
@@ -103,11 +103,11 @@ class LifecycleService:
         return card
 
     def dev_inbound(self, owner: User | None, session_id: str, from_phone: str, text: str) -> SessionCard:
-        card = self._dev_card(owner, session_id)
+        card = self.dev_card(owner, session_id)
         self._require_worker(card, _command(DevInbound, card, from_phone=e164_digits(from_phone), text=text))
         return card
 
-    def _dev_card(self, owner: User | None, session_id: str) -> SessionCard:
+    def dev_card(self, owner: User | None, session_id: str) -> SessionCard:
         """The owner's card, or for the dev operator (owner None) any card."""
         if owner is not None:
             return self._sessions.get(owner, session_id)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from whatsam.contracts.groups import invite_code_of
 from worker_fleet.engines.errors import EngineError
 
 ParticipantRole = Literal["member", "admin", "superadmin"]
@@ -233,17 +234,18 @@ class GroupOperations(Protocol):
     async def unlink_group(self, community_jid: str, group_jid: str) -> None: ...
 
 
-INVITE_LINK_PREFIX = "https://chat.whatsapp.com/"
-
+# The group calls a worker may make through a shard's pipe (`simulate_group`: the simulated engine only).
+GROUP_OPERATIONS = frozenset({
+    "create_group", "joined_groups", "group_info", "set_group_subject", "set_group_description",
+    "set_group_announce", "set_group_locked", "set_group_join_approval", "set_group_picture",
+    "remove_group_picture", "leave_group", "update_group_participants", "group_invite_link",
+    "group_invite_preview", "join_group", "group_join_requests", "answer_join_requests", "linked_groups",
+    "link_group", "unlink_group", "simulate_group",
+})
 
 def invite_code(invite: str) -> str:
-    """The code of an invite given as a code or a ``https://chat.whatsapp.com/CODE`` link."""
-    text = invite.strip()
-    for prefix in (INVITE_LINK_PREFIX, "http://chat.whatsapp.com/", "chat.whatsapp.com/"):
-        if text.startswith(prefix):
-            text = text[len(prefix):]
-            break
-    code = text.split("?", 1)[0].strip("/")
-    if not code or not code.isalnum() or len(code) > 64:
+    """The code of an invite given as a code or a link; `GroupRefusedError` when it is neither."""
+    code = invite_code_of(invite)
+    if code is None:
         raise GroupRefusedError("invite_invalid", f"not an invite code or link: {invite!r}")
     return code

@@ -106,7 +106,7 @@ from worker_fleet.engines.neonize_runtime import (
     neonize_events,
     neonize_proto,
 )
-from worker_fleet.engines.outgoing import Media, Outgoing, Text
+from worker_fleet.engines.outgoing import Document, Image, Media, Outgoing, Text, Video
 from worker_fleet.engines.outgoing_rules import MEDIA_KINDS, check_outgoing, media_of
 from worker_fleet.engines.process_lock import ProcessReadWriteLock
 from worker_fleet.engines.reconnect import ReconnectPolicy
@@ -575,6 +575,10 @@ class NeonizeClient(NeonizeGroups):
         if self._phase is not phase:
             raise EngineNotConnectedError(f"session {self._session_id} is {self._phase.value}, needs {phase.value}")
 
+    def _own_device(self) -> Any:
+        native = self.native_client
+        return native.me if native is not None else None
+
     def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]:
         return self._native_while(NeonizePhase.CONNECTED)
 
@@ -602,6 +606,8 @@ class NeonizeClient(NeonizeGroups):
         check_outgoing(to_jid, message)
         chat = jid_from_text(to_jid)
         self._require(NeonizePhase.CONNECTED)  # before fetching anything for a preview
+        if isinstance(message, Text | Image | Video | Document) and message.mention_all:
+            message = await self._everyone_mentioned(to_jid, message)
         preview = None
         if isinstance(message, Text) and message.link_preview:
             preview = await self._link_preview(message.text)

@@ -136,7 +136,7 @@ def group_joined_from(event: Any) -> GroupJoined:
     return GroupJoined(group_info_from(event.GroupInfo), by=by, reason=event.Reason or event.Type or None)
 
 
-def _own_jids(own: Any | None) -> frozenset[str]:
+def own_jids(own: Any | None) -> frozenset[str]:
     if own is None:
         return frozenset()
     return frozenset(jid_text(jid) for jid in (own.JID, own.LID) if _is_set(jid))
@@ -146,7 +146,7 @@ def group_events_from(event: Any, own: Any | None) -> list[GroupEvent]:
     """The engine events of one ``GroupInfoEvent`` (`own` is neonize's ``Device`` of this account)."""
     group = jid_text(event.JID)
     by = participant_from(event.Sender) if _is_set(event.Sender) else None
-    mine = _own_jids(own)
+    mine = own_jids(own)
     events: list[GroupEvent] = []
     changes = _info_changes(event)
     if changes:

@@ -36,10 +36,12 @@ from worker_fleet.engines.neonize_group_mapping import (
     group_refusal,
     join_request_from,
     linked_group_from,
+    own_jids,
     participant_results_from,
 )
 from worker_fleet.engines.neonize_mapping import jid_from_text, jid_text
 from worker_fleet.engines.neonize_runtime import NeonizeError, ParticipantChange, neonize_proto
+from worker_fleet.engines.outgoing import Mentioning, with_everyone_mentioned
 
 _PARTICIPANT_CHANGE = {
     "add": ParticipantChange.ADD,
@@ -180,6 +182,16 @@ class NeonizeGroups:
         community, group = jid_from_text(community_jid), jid_from_text(group_jid)
         async with self._group_call("unlink_group") as native:
             await native.unlink_group(community, group)
+
+    async def _everyone_mentioned(self, group_jid: str, message: Mentioning) -> Mentioning:
+        """`message` mentioning every participant of the group but this account, as WhatsApp lists them now."""
+        info = await self.group_info(group_jid)
+        mine = own_jids(self._own_device())
+        return with_everyone_mentioned(message, (p.jid for p in info.participants if p.jid not in mine))
+
+    def _own_device(self) -> Any:
+        """neonize's ``Device`` of this account (None before login)."""
+        raise NotImplementedError
 
     # -- events -----------------------------------------------------------------------------
 

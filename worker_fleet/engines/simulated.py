@@ -57,7 +57,7 @@ from worker_fleet.engines.base import (
     split_jid,
 )
 from worker_fleet.engines.event_sink import EventSink
-from worker_fleet.engines.outgoing import Edit, Media, Outgoing, Revoke
+from worker_fleet.engines.outgoing import Document, Edit, Image, Media, Outgoing, Revoke, Text, Video
 from worker_fleet.engines.outgoing_rules import (
     MEDIA_KINDS,
     base_mimetype,
@@ -272,6 +272,8 @@ class SimulatedClient(SimulatedGroupOthers):
     async def send(self, to_jid: str, message: Outgoing) -> SendResult:
         self._require(SimulatedPhase.CONNECTED)
         check_outgoing(to_jid, message)
+        if isinstance(message, Text | Image | Video | Document) and message.mention_all:
+            message = await self._everyone_mentioned(to_jid, message)
         now = datetime.now(UTC)
         self._check_history(to_jid, message, now)
         result = SendResult(message_id=_new_message_id("3EB0"), timestamp=now)

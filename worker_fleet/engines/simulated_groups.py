@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, get_args
 
+from whatsam.contracts.groups import INVITE_LINK_PREFIX
 from worker_fleet.engines.base import EngineEvent, split_jid
 from worker_fleet.engines.errors import EngineError
 from worker_fleet.engines.groups import (
@@ -41,6 +42,7 @@ from worker_fleet.engines.groups import (
     ParticipantStatus,
     invite_code,
 )
+from worker_fleet.engines.outgoing import Mentioning, with_everyone_mentioned
 from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp, simulated_lid
 from worker_fleet.engines.simulated_store import LinkedDevice, SimulatedCredentialStore
 
@@ -182,7 +184,7 @@ class SimulatedGroups:
             body["invite_code"] = new_invite_code()
             self._store.save_group(group_jid, body)
             self._push(GroupUpdated(group_jid, {"invite_link_reset": True}, by=member(me)))
-        return "https://chat.whatsapp.com/" + body["invite_code"]
+        return INVITE_LINK_PREFIX + body["invite_code"]
 
     async def group_invite_preview(self, code: str) -> GroupInfo:
         self._own_jid()
@@ -246,6 +248,10 @@ class SimulatedGroups:
         if body.get("parent_jid") != community_jid:
             raise GroupRefusedError("group_not_found", f"{group_jid} is not linked to {community_jid}")
         self._relink(community_jid, group_jid, None)
+
+    async def _everyone_mentioned(self, group_jid: str, message: Mentioning) -> Mentioning:
+        body, me = self._membership(group_jid)
+        return with_everyone_mentioned(message, (jid for jid in sorted(body["members"]) if jid != me))
 
     # -- rules ----------------------------------------------------------------------------------
 
