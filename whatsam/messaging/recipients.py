@@ -53,6 +53,11 @@ def is_group(jid: str) -> bool:
     return jid.endswith("@g.us")
 
 
+def is_valid_group(jid: str) -> bool:
+    """A well-formed group JID (``<digits>[-<digits>]@g.us``)."""
+    return bool(_GROUP.match(jid))
+
+
 def mentions_of(to: str, mentions: list[str] | None, mention_all: bool) -> dict[str, object]:
     """The stored form of a message's mentions: people as JIDs (each once), and `mention_all`
     only for a group chat, where the worker expands it to the participants when it sends."""

@@ -65,7 +65,7 @@ def group_jid(raw: str) -> str:
     """A group id from the path: a ``…@g.us`` JID, or its digits; else a 400."""
     value = raw.strip()
     candidate = value if "@" in value else f"{value}@g.us"
-    if not recipients.is_group(candidate) or recipients.to_jid(candidate) != candidate:
+    if not recipients.is_valid_group(candidate):
         raise ValidationFailed("Not a group id; groups are `…@g.us` JIDs.", code="invalid_group_id",
                                details={"group": raw})
     return candidate
