@@ -4,7 +4,7 @@ from chalice import Blueprint
 
 from whatsam.bootstrap import container
 from whatsam.http.endpoint import Call, endpoint
-from whatsam.http.group_schemas import DevSimulateRequest
+from whatsam.http.group_schemas import DevSimulateRequest, Simulated
 from whatsam.http.presenters import session_view
 from whatsam.http.schemas import DevInboundRequest
 
@@ -26,7 +26,7 @@ def dev_inbound(call: Call, session_id: str) -> dict:
 
 @endpoint(bp, "POST", "/v1/dev/sessions/{session_id}/simulate",
           summary="Dev: the simulated WhatsApp produces an event (someone adds the session to a group, …)",
-          tag="dev", auth="dev", body=DevSimulateRequest, errors=(403, 404, 409, 422, 504))
+          tag="dev", auth="dev", body=DevSimulateRequest, errors=(403, 404, 409, 422, 504), response=Simulated)
 def dev_simulate(call: Call, session_id: str) -> dict:
     services = container()
     card = services.lifecycle.dev_card(call.owner, session_id)

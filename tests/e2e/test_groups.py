@@ -45,9 +45,8 @@ def _line(stack: DevProcess) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def line(stack: DevProcess, receiver: Receiver) -> dict[str, str]:
     account = _line(stack)
-    status, endpoint, _ = stack.request("POST", "/v1/webhooks", {"url": receiver.url, "events": ["group.*", "message.sent"],
-                                                                 "session_id": account["session_id"]},
-                                        token=account["token"])
+    hook = {"url": receiver.url, "events": ["group.*", "message.sent"], "session_id": account["session_id"]}
+    status, endpoint, _ = stack.request("POST", "/v1/webhooks", hook, token=account["token"])
     assert status == 201, endpoint
     return {**account, "secret": endpoint["secret"]}
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from whatsam.contracts.groups import Group, ParticipantOutcome
 from whatsam.http.schemas import Body
 
 # WhatsApp's limits: 100 characters of subject, 2,048 of description, 1,024 members a group.
@@ -74,3 +76,65 @@ class DevSimulateRequest(Body):
     subject: Subject | None = None
     participants: list[Participant] = Field(default_factory=list, max_length=GROUP_SIZE_LIMIT)
     text: str | None = Field(default=None, max_length=4096)
+
+
+# -- answers (documented in /v1/openapi.json) ---------------------------------------------------
+
+
+class GroupList(BaseModel):
+    groups: list[Group]
+
+
+class ParticipantResults(BaseModel):
+    group: str
+    action: str
+    results: list[ParticipantOutcome] = Field(description="One per participant asked for, in order")
+
+
+class InviteLink(BaseModel):
+    group: str
+    invite_link: str
+    code: str
+
+
+class JoinedGroup(BaseModel):
+    group: str
+
+
+class GroupPicture(BaseModel):
+    group: str
+    picture_id: str
+
+
+class JoinRequestView(BaseModel):
+    jid: str
+    phone: str | None = None
+    lid: str | None = None
+    requested_at: datetime | None = None
+
+
+class JoinRequestList(BaseModel):
+    group: str
+    requests: list[JoinRequestView]
+
+
+class LinkedGroupView(BaseModel):
+    jid: str
+    subject: str
+    is_default_subgroup: bool = False
+
+
+class LinkedGroups(BaseModel):
+    community: str
+    groups: list[LinkedGroupView]
+
+
+class CommunityLink(BaseModel):
+    community: str
+    group: str
+    linked: bool
+
+
+class Simulated(BaseModel):
+    group: str
+    type: str

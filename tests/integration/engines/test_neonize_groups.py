@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.integration.engines.test_neonize_engine import ManualReconnectClock, connected, device_event, jid
-from worker_fleet.engines.base import EngineNotConnectedError
+from worker_fleet.engines.base import EngineError, EngineNotConnectedError
 from worker_fleet.engines.groups import (
     GroupJoined,
     GroupLeft,
@@ -28,7 +28,8 @@ from worker_fleet.engines.groups import (
     ParticipantResult,
 )
 from worker_fleet.engines.neonize_engine import NeonizeClient, NeonizeEngine
-from worker_fleet.engines.neonize_runtime import neonize_proto
+from worker_fleet.engines.neonize_runtime import neonize_proto, wa_e2e
+from worker_fleet.engines.outgoing import Document, Media, Text
 from worker_fleet.engines.recording import EventRecorder
 
 GROUP = "120363000000000001@g.us"
@@ -378,3 +379,42 @@ def test_group_calls_need_a_connected_session(tmp_path: pathlib.Path) -> None:
         assert client.native_client is None
 
     asyncio.run(scenario())
+
+
+def test_mentions_reach_whatsapp_as_mentioned_jids(tmp_path: pathlib.Path) -> None:
+    async def scenario(client: NeonizeClient, fake: FakeGo, *_: Any) -> None:
+        fake.answer("SendMessage", neonize_proto.SendMessageReturnFunction(
+            SendResponse=neonize_proto.SendResponse(ID="3EB0MENTION", Timestamp=1_717_171_900)))
+        fake.answer("GetGroupInfo", neonize_proto.GetGroupInfoReturnFunction(GroupInfo=group_info()))
+        sent = await client.send(GROUP, Text("hi @15550003333", mentions=("15550003333@s.whatsapp.net",)))
+        assert sent.message_id == "3EB0MENTION"
+        ((_, to, _, wire, _),) = fake.called("SendMessage")
+        message = wa_e2e.Message.FromString(wire)
+        assert jid_arg(to) == GROUP and message.extendedTextMessage.text == "hi @15550003333"
+        assert list(message.extendedTextMessage.contextInfo.mentionedJID) == ["15550003333@s.whatsapp.net"]
+        assert fake.called("GetGroupInfo") == [], "explicit mentions need no lookup"
+
+        await client.send(GROUP, Text("hello all", mentions=("15550009999@s.whatsapp.net",), mention_all=True))
+        message = wa_e2e.Message.FromString(fake.called("SendMessage")[1][3])
+        assert list(message.extendedTextMessage.contextInfo.mentionedJID) == [
+            "15550009999@s.whatsapp.net", "111222333444555@lid", "15550003333@s.whatsapp.net"
+        ], "every participant but this account, as WhatsApp lists them now"
+        assert jid_arg(fake.called("GetGroupInfo")[0][1]) == GROUP
+
+        upload = neonize_proto.UploadReturnFunction(UploadResponse=neonize_proto.UploadResponse(
+            url="https://mmg.whatsapp.net/x", DirectPath="/x", Handle="", MediaKey=b"k" * 32,
+            FileEncSHA256=b"e" * 32, FileSHA256=b"s" * 32, FileLength=4))
+        fake.answer("Upload", upload)
+        await client.send(GROUP, Document(Media(b"%PDF", "application/pdf"), caption="for @15550003333",
+                                          mentions=("15550003333@s.whatsapp.net",)))
+        message = wa_e2e.Message.FromString(fake.called("SendMessage")[2][3])
+        document = message.documentWithCaptionMessage.message.documentMessage
+        assert list(document.contextInfo.mentionedJID) == ["15550003333@s.whatsapp.net"]
+
+        with pytest.raises(EngineError, match="group"):
+            await client.send("15550003333@s.whatsapp.net", Text("hi", mention_all=True))
+        with pytest.raises(EngineError, match="person"):
+            await client.send(GROUP, Text("hi", mentions=(COMMUNITY,)))
+        assert len(fake.called("SendMessage")) == 3, "refused mentions never reach Go"
+
+    run_connected(tmp_path, scenario)

@@ -20,6 +20,7 @@ from worker_fleet.engines.groups import (
     GroupRefusedError,
     GroupUpdated,
 )
+from worker_fleet.engines.outgoing import Image, Media, Text
 from worker_fleet.engines.simulated import simulated_lid, simulated_phone
 
 ANN, BOB, CAT = "15550001111@s.whatsapp.net", "15550002222@s.whatsapp.net", "15550003333@s.whatsapp.net"
@@ -253,5 +254,26 @@ def test_groups_migrate_with_the_store(tmp_path: pathlib.Path) -> None:
         await moved.start()
         assert [g.jid for g in await moved.joined_groups()] == [group.jid]
         await moved.stop()
+
+    asyncio.run(scenario())
+
+
+def test_mention_everyone_expands_to_the_other_members(tmp_path: pathlib.Path) -> None:
+    async def scenario() -> None:
+        client, _ = await paired(tmp_path)
+        group = await client.create_group("Team", [ANN, BOB])
+        await client.send(group.jid, Text("hi all", mentions=(CAT,), mention_all=True))
+        await client.send(group.jid, Image(Media(b"\x89PNG", "image/png"), caption="@15550001111",
+                                           mentions=(ANN,)))
+        sent = client.sent
+        assert sent[0].message.mentions == (CAT, ANN, BOB) and not sent[0].message.mention_all
+        assert sent[1].message.mentions == (ANN,)
+        with pytest.raises(EngineError, match="only messages to a group"):
+            await client.send(ANN, Text("hi", mention_all=True))
+        with pytest.raises(EngineError, match="person"):
+            await client.send(group.jid, Text("hi", mentions=(group.jid,)))
+        with refused("group_not_found"):
+            await client.send("120363999999999999@g.us", Text("hi", mention_all=True))
+        await client.stop()
 
     asyncio.run(scenario())
