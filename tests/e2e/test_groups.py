@@ -6,14 +6,20 @@ receiver and verifies with `standardwebhooks`. Bad input and other tenants get 4
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 from tests.e2e.test_fleet import _account, _card, _cli, _connect_and_scan
+from tests.e2e.test_readme_walkthrough import README, _json_lines
 from tests.support.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -226,3 +232,32 @@ def test_bad_input_and_other_tenants(stack: DevProcess, line: dict[str, str]) ->
             break
         time.sleep(0.3)
     assert (status, reply["error"]["code"]) == (409, "session_not_connected")
+
+
+def test_the_readme_groups_walkthrough_works_as_written(stack: DevProcess, tmp_path: Path) -> None:
+    text = README.read_text()
+    section = text[text.index("### Groups with curl"):]
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match, "the README's groups walk-through has a ```sh block"
+    script = match.group(1)
+    assert "API=http://localhost:8000\n" in script and "bea@example.com" in script
+    script = (script.replace("API=http://localhost:8000\n", f"API={stack.base_url}\n")
+              .replace("bea@example.com", f"bea-{uuid.uuid4().hex[:8]}@example.com")
+              .replace(".venv/bin/whatsam ", f"{sys.executable} -m whatsam.cli "))
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=tmp_path, env=stack.env,
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    answers = _json_lines(done.stdout)
+    assert [a for a in answers if isinstance(a, dict) and isinstance(a.get("error"), dict)] == []
+    renamed = next(a for a in answers if isinstance(a, dict) and a.get("subject") == "Team 2")
+    promoted = next(a for a in answers if isinstance(a, dict) and a.get("action") == "promote")
+    assert [r["status"] for r in promoted["results"]] == ["ok"]
+    links = [a["code"] for a in answers if isinstance(a, dict) and "invite_link" in a]
+    assert len(links) == 2 and links[0] != links[1]
+    sent = next(a for a in answers if isinstance(a, dict) and str(a.get("id", "")).startswith("msg_"))
+    assert sent["status"] == "queued" and sent["to"] == renamed["jid"]
+    (listed,) = [a["groups"] for a in answers if isinstance(a, dict) and "groups" in a]
+    members = {p["phone"]: p["role"] for p in listed[0]["participants"]}
+    assert members["16502530001"] == "member" and members["14155552671"] == "admin"
+    assert "447911123456" not in members, "the simulated leave reached the list through its event"
+    assert answers[-1]["is_community"] is True
