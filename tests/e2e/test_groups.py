@@ -6,11 +6,7 @@ receiver and verifies with `standardwebhooks`. Bad input and other tenants get 4
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +15,7 @@ import pytest
 
 from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 from tests.e2e.test_fleet import _account, _card, _cli, _connect_and_scan
-from tests.e2e.test_readme_walkthrough import README, _json_lines
+from tests.e2e.test_readme_walkthrough import run_as_written, walkthrough
 from tests.support.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -235,19 +231,7 @@ def test_bad_input_and_other_tenants(stack: DevProcess, line: dict[str, str]) ->
 
 
 def test_the_readme_groups_walkthrough_works_as_written(stack: DevProcess, tmp_path: Path) -> None:
-    text = README.read_text()
-    section = text[text.index("### Groups with curl"):]
-    match = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert match, "the README's groups walk-through has a ```sh block"
-    script = match.group(1)
-    assert "API=http://localhost:8000\n" in script and "bea@example.com" in script
-    script = (script.replace("API=http://localhost:8000\n", f"API={stack.base_url}\n")
-              .replace("bea@example.com", f"bea-{uuid.uuid4().hex[:8]}@example.com")
-              .replace(".venv/bin/whatsam ", f"{sys.executable} -m whatsam.cli "))
-    done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=tmp_path, env=stack.env,
-                          capture_output=True, text=True, timeout=180, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    answers = _json_lines(done.stdout)
+    answers = run_as_written(stack, tmp_path, walkthrough("### Groups with curl"), "bea@example.com")
     assert [a for a in answers if isinstance(a, dict) and isinstance(a.get("error"), dict)] == []
     renamed = next(a for a in answers if isinstance(a, dict) and a.get("subject") == "Team 2")
     promoted = next(a for a in answers if isinstance(a, dict) and a.get("action") == "promote")

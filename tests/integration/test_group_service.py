@@ -5,16 +5,15 @@ the routing boundary only: it takes the command and pushes the reply the worker 
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from tests.integration.messaging.conftest import Line, connected_line  # noqa: F401 - a fixture
 from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.contracts.commands import GroupRequest, decode_command
 from whatsam.contracts.groups import GroupRequestResult
-from whatsam.domain.model import SessionStatus
 from whatsam.errors import AppError
 from whatsam.messaging.media import MediaStore
 from whatsam.services.groups import GroupService
@@ -42,15 +41,9 @@ class AnsweringWorker:
 
 
 @pytest.fixture
-def connected_session(api: Any) -> str:
-    token = api.register()["access_token"]
-    card = api.call("POST", "/v1/sessions", json_body={"name": "groups"}, token=token).body
-    repository = SessionRepository()
-    before = repository.get(card["id"])
-    assert before is not None
-    assert repository.save_status(before, replace(before, status=SessionStatus.CONNECTED,
-                                                  status_version=before.status_version + 1))
-    return str(card["id"])
+def connected_session(request: pytest.FixtureRequest) -> str:
+    line: Line = request.getfixturevalue("connected_line")  # the messaging tests' connected card
+    return line.session_id
 
 
 def service(services: Any, worker: AnsweringWorker, timeout: float = 5.0) -> GroupService:
