@@ -5,6 +5,7 @@ receiver and verifies with `standardwebhooks`. Bad input and other tenants get 4
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -186,6 +187,49 @@ def test_join_by_invite_leave_and_communities(stack: DevProcess, line: dict[str,
     assert not_a_community["error"]["code"] == "not_a_community"
     _call(stack, line, "DELETE", f"/v1/communities/{community['jid']}/groups/{group}")
     assert _call(stack, line, "GET", f"/v1/communities/{community['jid']}/groups")["groups"] == []
+
+
+def test_pictures_join_requests_and_members_posting(stack: DevProcess, line: dict[str, str],
+                                                     receiver: Receiver) -> None:
+    jid = _call(stack, line, "POST", "/v1/groups", {"subject": "Club", "participants": [ANN]}, expect=201)["jid"]
+    jpeg = base64.b64encode(b"\xff\xd8\xff\xe0" + b"\0" * 64).decode()
+    picture = _call(stack, line, "PUT", f"/v1/groups/{jid}/picture", {"image_base64": jpeg})
+    assert picture["group"] == jid and picture["picture_id"]
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 64).decode()
+    not_jpeg = _call(stack, line, "PUT", f"/v1/groups/{jid}/picture", {"image_base64": png}, expect=422)
+    assert not_jpeg["error"]["code"] == "group_request_invalid"
+    _call(stack, line, "DELETE", f"/v1/groups/{jid}/picture", expect=204)
+
+    assert _call(stack, line, "PATCH", f"/v1/groups/{jid}", {"join_approval": True})["join_approval"] is True
+    for phone in (BOB, OUTSIDER):
+        asked = _cli(stack, "simulate", line["session_id"], "group.request", "--group", jid, "--phone", phone)
+        assert asked.returncode == 0, asked.stderr
+    requests = _call(stack, line, "GET", f"/v1/groups/{jid}/requests")["requests"]
+    assert sorted(r["phone"] for r in requests) == ["16502530001", "447911123456"]
+    approved = _call(stack, line, "POST", f"/v1/groups/{jid}/requests",
+                     {"action": "approve", "participants": [BOB, "+14155550199"]})
+    assert [r["status"] for r in approved["results"]] == ["ok", "no_request"]
+    rejected = _call(stack, line, "POST", f"/v1/groups/{jid}/requests",
+                     {"action": "reject", "participants": [OUTSIDER]})
+    assert [r["status"] for r in rejected["results"]] == ["ok"]
+    assert _call(stack, line, "GET", f"/v1/groups/{jid}/requests")["requests"] == []
+    removed = _call(stack, line, "POST", f"/v1/groups/{jid}/participants",
+                    {"action": "remove", "participants": [BOB, OUTSIDER]})
+    assert [r["status"] for r in removed["results"]] == ["ok", "not_in_group"]
+
+    posted = _cli(stack, "simulate", line["session_id"], "group.message", "--group", jid, "--phone", ANN,
+                  "--text", "hello club")
+    assert posted.returncode == 0, posted.stderr
+    deadline = time.monotonic() + 30
+    while True:
+        history = _call(stack, line, "GET", f"/v1/messages?chat={jid}")["messages"]
+        inbound = [m for m in history if m["direction"] == "in"]
+        if inbound or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert inbound and inbound[0]["content"]["text"] == "hello club", history
+    payloads = _hooks(receiver, line["secret"], _has("group.updated", group_jid=jid, changes={"picture": None}))
+    assert _hook(payloads, "group.updated", group_jid=jid, changes={"join_approval": True})["by"]["phone"]
 
 
 def test_bad_input_and_other_tenants(stack: DevProcess, line: dict[str, str]) -> None:

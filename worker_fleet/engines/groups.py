@@ -40,6 +40,7 @@ ParticipantStatus = Literal[
     "recently_left",
     "invite_required",
     "group_full",
+    "no_request",  # answering a join request nobody made
     "failed",
 ]
 

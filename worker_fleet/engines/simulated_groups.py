@@ -220,7 +220,7 @@ class SimulatedGroups:
         for jid in dict.fromkeys(participants):
             who = member(jid)
             if who.jid not in body["requests"]:
-                results.append(_result(jid, "failed"))
+                results.append(_result(jid, "no_request"))
                 continue
             if approve and len(body["members"]) >= GROUP_SIZE_LIMIT:
                 results.append(_result(jid, "group_full"))
