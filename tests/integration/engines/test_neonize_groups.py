@@ -418,3 +418,30 @@ def test_mentions_reach_whatsapp_as_mentioned_jids(tmp_path: pathlib.Path) -> No
         assert len(fake.called("SendMessage")) == 3, "refused mentions never reach Go"
 
     run_connected(tmp_path, scenario)
+
+
+def test_every_kind_of_group_info_change_maps(tmp_path: pathlib.Path) -> None:
+    async def scenario(client: NeonizeClient, fake: FakeGo, recorder: EventRecorder, go: Any) -> None:
+        admin = jid("15550002222", "s.whatsapp.net")
+        group = jid("120363000000000001", "g.us")
+        await go.event(as_go_sends(neonize_proto.GroupInfoEvent(
+            JID=group, Sender=admin, Topic=neonize_proto.GroupTopic(Topic="New rules", TopicID="T2"),
+            Locked=neonize_proto.GroupLocked(isLocked=True), Announce=neonize_proto.GroupAnnounce(IsAnnounce=True),
+            NewInviteLink="https://chat.whatsapp.com/Fresh123")))
+        await go.event(as_go_sends(neonize_proto.GroupInfoEvent(
+            JID=jid("120363000000000009", "g.us"), Sender=admin,
+            Link=neonize_proto.GroupLinkChange(Type=neonize_proto.GroupLinkChange.SUB,
+                                               Group=neonize_proto.GroupLinkTarget(JID=group)))))
+        await go.event(as_go_sends(neonize_proto.GroupInfoEvent(
+            JID=group, Sender=admin, Topic=neonize_proto.GroupTopic(TopicDeleted=True),
+            Delete=neonize_proto.GroupDelete(Deleted=True, DeletedReason="admin"))))
+        first, linked, last = [await recorder.wait_for(GroupUpdated, count=n) for n in (1, 2, 3)]
+        assert first.changes == {"description": "New rules", "locked": True, "announce": True,
+                                 "invite_link_reset": True}
+        assert first.by is not None and first.by.phone == "15550002222"
+        assert (linked.group_jid, linked.changes) == (COMMUNITY, {"linked_group": GROUP})
+        assert last.changes == {"description": None, "deleted": True}
+        deleted = await recorder.wait_for(GroupLeft)
+        assert (deleted.group_jid, deleted.reason) == (GROUP, "admin")
+
+    run_connected(tmp_path, scenario)
