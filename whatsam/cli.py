@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event (groups)")
     simulate.add_argument("session_id")
     simulate.add_argument("type", help="group.added, group.join, group.leave, group.promote, group.demote, "
-                                       "group.subject, group.removed, group.request, group.message")
+                                       "group.subject, group.announce, group.removed, group.request, group.message")
     simulate.add_argument("--phone", required=True, help="who acts")
     simulate.add_argument("--group", help="the group's JID (all but group.added)")
     simulate.add_argument("--subject")

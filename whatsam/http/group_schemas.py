@@ -70,6 +70,7 @@ class DevSimulateRequest(Body):
     """Dev: make the simulated WhatsApp produce an event (spec §5)."""
 
     type: Literal["group.added", "group.join", "group.leave", "group.promote", "group.demote", "group.subject",
+                  "group.announce",
                   "group.removed", "group.request", "group.message"]
     group: str | None = Field(default=None, max_length=64, description="The group (all but group.added)")
     phone: str = Field(min_length=4, max_length=32, description="Who acts: adds, joins, leaves, renames, posts")

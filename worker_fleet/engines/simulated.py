@@ -272,6 +272,7 @@ class SimulatedClient(SimulatedGroupOthers):
     async def send(self, to_jid: str, message: Outgoing) -> SendResult:
         self._require(SimulatedPhase.CONNECTED)
         check_outgoing(to_jid, message)
+        self._check_group_send(to_jid)
         if isinstance(message, Text | Image | Video | Document) and message.mention_all:
             message = await self._everyone_mentioned(to_jid, message)
         now = datetime.now(UTC)

@@ -33,7 +33,7 @@ from worker_fleet.engines.simulated_groups import (
 
 # What `simulate_group` can make happen; dev tooling lists these.
 SIMULATED_GROUP_EVENTS: tuple[str, ...] = (
-    "group.added", "group.join", "group.leave", "group.promote", "group.demote", "group.subject",
+    "group.added", "group.join", "group.leave", "group.promote", "group.demote", "group.subject", "group.announce",
     "group.removed", "group.request", "group.message",
 )
 
@@ -68,6 +68,11 @@ class SimulatedGroupOthers(SimulatedGroups):
             body["subject"] = subject
             self._store.save_group(group_jid, body)
             self._push(GroupUpdated(group_jid, {"subject": subject}, by=actor))
+        elif kind == "group.announce":
+            # An admin toggles announce mode: from now on only admins may send.
+            body["announce"] = not body["announce"]
+            self._store.save_group(group_jid, body)
+            self._push(GroupUpdated(group_jid, {"announce": body["announce"]}, by=actor))
         elif kind == "group.request":
             body["requests"][actor.jid] = time.time()
             self._store.save_group(group_jid, body)

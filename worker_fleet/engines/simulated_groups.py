@@ -249,6 +249,19 @@ class SimulatedGroups:
             raise GroupRefusedError("group_not_found", f"{group_jid} is not linked to {community_jid}")
         self._relink(community_jid, group_jid, None)
 
+    def _check_group_send(self, to_jid: str) -> None:
+        """What WhatsApp refuses for a group this simulated WhatsApp knows: a send after leaving,
+        and a plain member's send to an announce-only group. (Groups it never heard of are let
+        through, so tests may send to made-up group ids.)"""
+        body = self._store.group(to_jid)
+        if body is None:
+            return
+        me = self._own_jid()
+        if me not in body["members"]:
+            raise GroupRefusedError("group_not_found", f"this session is not in {to_jid}")
+        if body["announce"] and body["members"][me] == "member":
+            raise GroupRefusedError("not_group_admin", f"only admins may send to {to_jid}")
+
     async def _everyone_mentioned(self, group_jid: str, message: Mentioning) -> Mentioning:
         body, me = self._membership(group_jid)
         return with_everyone_mentioned(message, (jid for jid in sorted(body["members"]) if jid != me))

@@ -277,3 +277,23 @@ def test_mention_everyone_expands_to_the_other_members(tmp_path: pathlib.Path) -
         await client.stop()
 
     asyncio.run(scenario())
+
+
+def test_sends_follow_membership_and_announce_mode(tmp_path: pathlib.Path) -> None:
+    async def scenario() -> None:
+        client, _ = await paired(tmp_path)
+        group = await client.create_group("Team", [ANN])
+        await client.set_group_announce(group.jid, True)
+        await client.send(group.jid, Text("admins may"))
+        theirs = (await client.simulate_group("group.added", phone="15550007777", subject="News"))["group"]
+        await client.send(theirs, Text("members may, until announce mode"))
+        await client.simulate_group("group.announce", group_jid=theirs, phone="15550007777")
+        with refused("not_group_admin"):
+            await client.send(theirs, Text("only admins now"))
+        await client.leave_group(group.jid)
+        with refused("group_not_found"):
+            await client.send(group.jid, Text("after leaving"))
+        await client.send("120363999999999999@g.us", Text("a group this WhatsApp never heard of"))
+        await client.stop()
+
+    asyncio.run(scenario())
