@@ -247,6 +247,7 @@ class NeonizeClient(NeonizeGroups):
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._media: OrderedDict[tuple[str, str], Downloadable] = OrderedDict()
+        self._dispatch_order = asyncio.Lock()
 
     @property
     def session_id(self) -> str:
@@ -447,7 +448,7 @@ class NeonizeClient(NeonizeGroups):
     # -- events from neonize ----------------------------------------------------------------
 
     def _subscribe(self, attempt: _Attempt) -> None:
-        handlers: dict[Any, Callable[[_Attempt, Any], None]] = {
+        handlers: dict[Any, Callable[[_Attempt, Any], Awaitable[None] | None]] = {
             neonize_proto.PairStatus: self._on_pair_status,
             neonize_proto.Connected: self._on_connected,
             neonize_proto.Disconnected: self._on_disconnected,
@@ -466,18 +467,23 @@ class NeonizeClient(NeonizeGroups):
         attempt.native.event.qr(self._dispatcher(attempt, self._on_qr))
 
     def _dispatcher(
-        self, attempt: _Attempt, handler: Callable[[_Attempt, Any], None]
+        self, attempt: _Attempt, handler: Callable[[_Attempt, Any], Awaitable[None] | None]
     ) -> Callable[[Any, Any], Awaitable[None]]:
         # neonize runs these via run_coroutine_threadsafe and never looks at the result, so an
         # exception would vanish silently: log it here.
         async def dispatch(_native: Any, payload: Any) -> None:
             attempt.showed_life = True
-            if not self._accepts(attempt):
-                return
-            try:
-                handler(attempt, payload)
-            except Exception:
-                log.exception("session %s: failed to handle %s", self._session_id, type(payload).__name__)
+            # A handler may await neonize (group events look up phones and LIDs); the lock, FIFO,
+            # keeps events reaching the host in the order neonize delivered them.
+            async with self._dispatch_order:
+                if not self._accepts(attempt):
+                    return
+                try:
+                    outcome = handler(attempt, payload)
+                    if outcome is not None:
+                        await outcome
+                except Exception:
+                    log.exception("session %s: failed to handle %s", self._session_id, type(payload).__name__)
 
         return dispatch
 

@@ -16,12 +16,18 @@ it has no binding for whatsmeow's join-approval mode or for answering join reque
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from worker_fleet.engines.base import EngineEvent
+from worker_fleet.engines.base import EngineError, EngineEvent
 from worker_fleet.engines.groups import (
+    GroupEvent,
     GroupInfo,
+    GroupJoined,
+    GroupParticipant,
+    GroupParticipantsChanged,
     GroupRefusedError,
     JoinRequest,
     LinkedGroup,
@@ -39,9 +45,11 @@ from worker_fleet.engines.neonize_group_mapping import (
     own_jids,
     participant_results_from,
 )
-from worker_fleet.engines.neonize_mapping import jid_from_text, jid_text
+from worker_fleet.engines.neonize_mapping import LID_SERVER, PHONE_SERVER, jid_from_text, jid_text
 from worker_fleet.engines.neonize_runtime import NeonizeError, ParticipantChange, neonize_proto
 from worker_fleet.engines.outgoing import Mentioning, with_everyone_mentioned
+
+log = logging.getLogger(__name__)
 
 _PARTICIPANT_CHANGE = {
     "add": ParticipantChange.ADD,
@@ -198,6 +206,37 @@ class NeonizeGroups:
     def _on_joined_group(self, _attempt: Any, event: Any) -> None:
         self._push(group_joined_from(event))
 
-    def _on_group_info(self, attempt: Any, event: Any) -> None:
+    async def _on_group_info(self, attempt: Any, event: Any) -> None:
         for group_event in group_events_from(event, attempt.native.me):
-            self._push(group_event)
+            self._push(await self._with_identities(group_event))
+
+    async def _with_identities(self, event: GroupEvent) -> GroupEvent:
+        """`event` with each person's other identity (phone for a LID, LID for a phone) from
+        whatsmeow's store where it knows it: group notifications name people by one only."""
+        known: dict[str, GroupParticipant] = {}
+
+        async def complete(person: GroupParticipant) -> GroupParticipant:
+            if person.jid not in known:
+                known[person.jid] = person if person.phone and person.lid else await self._other_identity(person)
+            return known[person.jid]
+
+        if isinstance(event, GroupParticipantsChanged):
+            event = dataclasses.replace(event, participants=tuple([await complete(p) for p in event.participants]))
+        if not isinstance(event, GroupJoined) and event.by is not None:
+            event = dataclasses.replace(event, by=await complete(event.by))
+        return event
+
+    async def _other_identity(self, person: GroupParticipant) -> GroupParticipant:
+        try:
+            async with self._connected_native() as native:
+                if person.lid and not person.phone:
+                    found = await native.get_pn_from_lid(jid_from_text(person.lid))
+                    if found.Server == PHONE_SERVER and found.User:
+                        return dataclasses.replace(person, phone=found.User)
+                elif person.phone and not person.lid:
+                    found = await native.get_lid_from_pn(jid_from_text(f"{person.phone}@{PHONE_SERVER}"))
+                    if found.Server == LID_SERVER and found.User:
+                        return dataclasses.replace(person, lid=jid_text(found))
+        except (NeonizeError, EngineError) as exc:  # unknown to the store, or the session went down
+            log.debug("session %s: no other identity for %s: %s", self._session_id, person.jid, exc)
+        return person

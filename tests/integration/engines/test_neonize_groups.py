@@ -65,6 +65,9 @@ class FakeGo:
         self._real = real
         self.answers: dict[str, Reply] = {"GenerateMessageID": b"3EB0CREATEKEY"}
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        # whatsmeow's LID <-> phone store: knows nobody until a test says otherwise.
+        for lookup in ("GetPNFromLID", "GetLIDFromPN"):
+            self.answer(lookup, neonize_proto.GetJIDFromStoreReturnFunction(Jid=jid("", "")))
 
     def answer(self, name: str, reply: Any) -> None:
         """`reply`: a proto message (serialized), an error text (for Go functions that return one),
@@ -338,6 +341,11 @@ def test_invites_join_requests_and_communities(tmp_path: pathlib.Path) -> None:
 
 def test_group_events_from_neonize_dispatch(tmp_path: pathlib.Path) -> None:
     async def scenario(client: NeonizeClient, fake: FakeGo, recorder: EventRecorder, go: Any) -> None:
+        store = {"222333444555666": jid("15550005555", "s.whatsapp.net"),
+                 "15550004444": jid("333444555666777", "lid")}
+        for lookup in ("GetPNFromLID", "GetLIDFromPN"):
+            fake.answer(lookup, lambda _go_id, raw, _length: as_go_sends(neonize_proto.GetJIDFromStoreReturnFunction(
+                Jid=store.get(neonize_proto.JID.FromString(raw).User, jid("", "")))).SerializeToString())
         adder = jid("15550002222", "s.whatsapp.net")
         await go.event(as_go_sends(neonize_proto.JoinedGroup(Reason="", Type="new", CreateKey="",
                                                              GroupInfo=group_info(), Sender=adder, SenderPN=adder)))
@@ -353,9 +361,14 @@ def test_group_events_from_neonize_dispatch(tmp_path: pathlib.Path) -> None:
         updated = await recorder.wait_for(GroupUpdated)
         assert updated.changes == {"subject": "New name"} and updated.by is not None
         joins = await recorder.wait_for(GroupParticipantsChanged, where=lambda e: e.action == "join")
-        assert joins.participants == (GroupParticipant("15550004444@s.whatsapp.net", "15550004444", None),)
+        assert joins.participants == (
+            GroupParticipant("15550004444@s.whatsapp.net", "15550004444", "333444555666777@lid"),
+        ), "the LID comes from whatsmeow's store"
         promoted = await recorder.wait_for(GroupParticipantsChanged, where=lambda e: e.action == "promote")
-        assert promoted.participants[0].lid == "222333444555666@lid" and promoted.participants[0].phone is None
+        assert (promoted.participants[0].lid, promoted.participants[0].phone) == (
+            "222333444555666@lid", "15550005555"), "and the phone of a LID"
+        assert [e.action for e in recorder.of_type(GroupParticipantsChanged)] == ["join", "promote"], "in order"
+        assert updated.by is not None and updated.by.lid is None, "the store does not know the admin's LID"
 
         removal = neonize_proto.GroupInfoEvent(JID=jid("120363000000000001", "g.us"), Sender=adder,
                                                Leave=[jid(OWN_LID, "lid"), jid("15550003333", "s.whatsapp.net")])
@@ -364,7 +377,7 @@ def test_group_events_from_neonize_dispatch(tmp_path: pathlib.Path) -> None:
         assert (left.group_jid, left.reason, left.by) == (GROUP, "removed", updated.by)
         others = await recorder.wait_for(GroupParticipantsChanged, where=lambda e: e.action == "leave")
         assert [p.jid for p in others.participants] == ["15550003333@s.whatsapp.net"], "this account is no 'other'"
-        assert fake.calls == []
+        assert {name for name, _ in fake.calls} == {"GetPNFromLID", "GetLIDFromPN"}, "lookups only"
 
     run_connected(tmp_path, scenario)
 
