@@ -8,6 +8,10 @@ Each call goes through neonize 0.5.2's own async client (names and signatures as
 ``get_sub_groups``, ``link_group``, ``unlink_group``) while the client is connected, and turns
 whatsmeow's refusals into `GroupRefusedError` codes (`neonize_group_mapping.group_refusal`).
 
+Group notifications (``GroupInfoEvent``) name each person by one identity, a phone JID or a LID;
+the other comes from whatsmeow's own store (``get_pn_from_lid``, ``get_lid_from_pn``) before the
+event goes to the host, so events carry both wherever WhatsApp ever told this device.
+
 What neonize 0.5.2 cannot do, it says so (``not_supported_by_engine``) instead of pretending:
 it has no binding for whatsmeow's join-approval mode or for answering join requests, and its
 ``set_group_photo`` cannot pass the nil picture whatsmeow needs to remove one.
