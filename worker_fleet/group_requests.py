@@ -80,6 +80,10 @@ class GroupRequests:
             reply = GroupRequestResult(ok=False, code="session_not_connected", error=str(exc))
         except TimeoutError:
             reply = GroupRequestResult(ok=False, code="engine_timeout", error="WhatsApp did not answer in time.")
+        except Exception as exc:
+            # Answered, not raised: a redelivered request would find its caller gone.
+            log.exception("group request %s for %s failed", type(command).__name__, session_id)
+            reply = GroupRequestResult(ok=False, code="group_operation_failed", error=type(exc).__name__)
         self._cache.push_reply(command.reply_to, reply.model_dump(mode="json"))
 
     def _engine(self, operation: str, session_id: str, **args: Any) -> Any:

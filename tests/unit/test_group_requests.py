@@ -98,6 +98,7 @@ def test_participants_invites_and_communities_answer_plain_json() -> None:
     (ShardGone("shard 0 is gone"), "session_not_connected"),
     (LookupError("session ses_1 is not open in this shard"), "session_not_connected"),
     (TimeoutError(), "engine_timeout"),
+    (OSError("S3 is unreachable"), "group_operation_failed"),
 ])
 def test_every_failure_is_answered_with_a_code(failure: BaseException, code: str) -> None:
     _, reply = run(request("info", group_jid=GROUP), group_info=failure)

@@ -15,7 +15,7 @@ from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
 from whatsam.contracts.commands import DevSimulateGroup, GroupRequest
-from whatsam.contracts.groups import Group, GroupRequestResult, invite_code_of
+from whatsam.contracts.groups import Group, GroupOperation, GroupRequestResult, invite_code_of
 from whatsam.domain.model import SessionCard, SessionStatus
 from whatsam.errors import AppError, Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
 from whatsam.messaging import recipients
@@ -117,11 +117,11 @@ class GroupService:
         return [group.model_dump(mode="json") for group in groups]
 
     def info(self, session_id: str, group: str) -> dict[str, Any]:
-        return self._learn(session_id, group, self._ask(session_id, "info", group_jid=group_jid(group)))
+        return self._learn(session_id, self._ask(session_id, "info", group_jid=group_jid(group)))
 
     def update(self, session_id: str, group: str, changes: dict[str, Any]) -> dict[str, Any]:
         jid = group_jid(group)
-        return self._learn(session_id, jid, self._ask(session_id, "update", group_jid=jid, **changes))
+        return self._learn(session_id, self._ask(session_id, "update", group_jid=jid, **changes))
 
     def set_picture(self, session_id: str, group: str, jpeg: bytes) -> dict[str, Any]:
         jid = group_jid(group)
@@ -197,12 +197,12 @@ class GroupService:
 
     # -- the round trip -----------------------------------------------------------------------
 
-    def _ask(self, session_id: str, operation: str, **fields: Any) -> Any:
+    def _ask(self, session_id: str, operation: GroupOperation, **fields: Any) -> Any:
         card = self._session(session_id)
         self._require_connected(card)
         reply_to = f"whatsam:reply:{uuid.uuid4().hex}"
         set_fields = {name: value for name, value in fields.items() if value is not None}
-        self._send(card, GroupRequest(session_id=session_id, tenant_id=card.tenant_id, operation=operation,  # type: ignore[arg-type]
+        self._send(card, GroupRequest(session_id=session_id, tenant_id=card.tenant_id, operation=operation,
                                       reply_to=reply_to, **set_fields))
         return self._answer(reply_to)
 
@@ -219,7 +219,7 @@ class GroupService:
             code = "session_not_connected"
         raise error(reply.error or "WhatsApp refused the group operation.", code=code)
 
-    def _learn(self, session_id: str, jid: str, answer: Any) -> dict[str, Any]:
+    def _learn(self, session_id: str, answer: Any) -> dict[str, Any]:
         group = Group.model_validate(answer)
         self._groups.put(session_id, group)
         return group.model_dump(mode="json")
