@@ -12,6 +12,7 @@ import redis
 from whatsam.adapters.auth_state import AuthStateStore
 from whatsam.adapters.directory import Directory
 from whatsam.adapters.dynamo_models import bind_models
+from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.queues import QueuePublisher
@@ -38,6 +39,7 @@ from whatsam.services.accounts import AccountService
 from whatsam.services.admin import AdminService
 from whatsam.services.api_keys import ApiKeyService
 from whatsam.services.dev_phone import DevPhone
+from whatsam.services.groups import GroupService
 from whatsam.services.ingestion import EventIngestion
 from whatsam.services.lifecycle import LifecycleService
 from whatsam.services.principals import Authenticator
@@ -70,6 +72,7 @@ class Container:
     reaper: Reaper
     messaging: MessagingService
     chats: ChatService
+    groups: GroupService
     webhooks: Webhooks
     billing: Billing
     admin: AdminService
@@ -97,6 +100,7 @@ def build(settings: Settings) -> Container:
     usage_counters = UsageCounters(redis_client)
     billing = build_billing(settings, usage_counters, session_repo)
     status = SessionStatusService(sessions, cache)
+    joined_groups = JoinedGroups(redis_client)
     built = Container(
         settings=settings,
         users=users,
@@ -113,10 +117,12 @@ def build(settings: Settings) -> Container:
         lifecycle=LifecycleService(sessions, session_repo, router, cache, auth_state),
         status=status,
         dev_phone=DevPhone(sessions, session_repo, router, status, messages),
-        ingestion=EventIngestion(session_repo, leases, cache, messages, journal, usage=usage_counters),
+        ingestion=EventIngestion(session_repo, leases, cache, messages, journal, usage=usage_counters,
+                                 groups=joined_groups),
         messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
                                    RecipientCap(redis_client), usage_counters),
         chats=ChatService(session_repo, router, cache),
+        groups=GroupService(session_repo, router, cache, joined_groups, MediaStore(settings)),
         reaper=Reaper(settings, workers, leases, session_repo, queues, router, cache,
                       stale_after=timedelta(seconds=settings.worker_stale_seconds)),
         webhooks=webhooks,

@@ -50,15 +50,16 @@ class _CliError(Exception):
     """A failure already phrased for the terminal."""
 
 
-def _call_dev_stack(path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """POST to the running `whatsam dev` as its operator; its answer, or a _CliError."""
+def _call_dev_stack(path: str, body: dict[str, Any] | None = None, *, wait: bool = True) -> dict[str, Any]:
+    """POST to the running `whatsam dev` as its operator (long-polling for the effect when
+    `wait`); its answer, or a _CliError."""
     from whatsam.dev.state import read_state
 
     try:
         state = read_state()
     except RuntimeError as exc:
         raise _CliError(str(exc)) from None
-    url = f"{state['api']}{path}?wait={_DEV_WAIT_SECONDS}"
+    url = f"{state['api']}{path}" + (f"?wait={_DEV_WAIT_SECONDS}" if wait else "")
     request = urllib.request.Request(  # noqa: S310 (the dev stack's own loopback URL)
         url, method="POST", data=json.dumps(body or {}).encode(),
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {state['worker_token']}"})
@@ -103,6 +104,17 @@ def _dev_inbound(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dev_simulate(args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"type": args.type, "phone": args.phone}
+    for name in ("group", "subject", "text"):
+        if getattr(args, name) is not None:
+            body[name] = getattr(args, name)
+    if args.participants:
+        body["participants"] = args.participants
+    print(json.dumps(_call_dev_stack(f"/v1/dev/sessions/{args.session_id}/simulate", body, wait=False)), flush=True)
+    return 0
+
+
 def _worker(args: argparse.Namespace) -> int:
     from worker_fleet.main import run
 
@@ -139,6 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("--from", dest="sender", required=True, help="the contact's phone number")
     inbound.add_argument("--text", required=True)
     inbound.set_defaults(handler=_dev_inbound)
+    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event (groups)")
+    simulate.add_argument("session_id")
+    simulate.add_argument("type", help="group.added, group.join, group.leave, group.promote, group.demote, "
+                                       "group.subject, group.announce, group.removed, group.request, group.message")
+    simulate.add_argument("--phone", required=True, help="who acts")
+    simulate.add_argument("--group", help="the group's JID (all but group.added)")
+    simulate.add_argument("--subject")
+    simulate.add_argument("--text")
+    simulate.add_argument("--participant", dest="participants", action="append", help="repeatable")
+    simulate.set_defaults(handler=_dev_simulate)
 
     from worker_fleet.main import add_arguments
 

@@ -31,7 +31,9 @@ from whatsam.contracts.commands import (
     ConnectSession,
     DevInbound,
     DevScan,
+    DevSimulateGroup,
     DisconnectSession,
+    GroupRequest,
     LogoutSession,
     MarkRead,
     RequestPairingCode,
@@ -68,6 +70,7 @@ from worker_fleet.engines.base import (
     TemporaryBan,
 )
 from worker_fleet.engines.outgoing import Media
+from worker_fleet.group_requests import GROUP_ENGINE_EVENTS, GroupRequests, group_event
 from worker_fleet.inbound import InboundMessages
 from worker_fleet.outbox import FetchUrl, OutboxContext, Pacing, SessionSender
 from worker_fleet.snapshots import Debouncer, restore_store, snapshot_store
@@ -137,6 +140,7 @@ class SessionHost:
         self._event_thread = threading.Thread(target=self._event_loop, name="engine-events", daemon=True)
         self._event_thread.start()
         self._inbound = InboundMessages(deps.media, self.supervisor_call)
+        self._groups = GroupRequests(self.supervisor_call, deps.cache, deps.media)
         self.supervisor = supervisor or ShardSupervisor(
             config.engine, config.shards, on_event=lambda sid, ev: self._inbox.put((sid, ev)),
             on_crash=self._on_shard_crash, engine_options=dict(config.engine_options))
@@ -232,6 +236,8 @@ class SessionHost:
                               state=command.state)
         elif isinstance(command, CheckContact):
             self._reply_contact(hosted, command)
+        elif isinstance(command, GroupRequest | DevSimulateGroup):
+            self._groups.handle(hosted.session_id, command)
         else:
             log.warning("ignoring unknown command %s", type(command).__name__)
 
@@ -267,7 +273,7 @@ class SessionHost:
         if lease is not None and lease.live() and lease.worker_id != self.config.worker_id:
             self._deps.router.send(lease.worker_id, command.session_id, command)
             return
-        if isinstance(command, RequestPairingCode | CheckContact):
+        if isinstance(command, RequestPairingCode | CheckContact | GroupRequest | DevSimulateGroup):
             self._deps.cache.push_reply(command.reply_to, {"ok": False, "code": "session_not_connecting",
                                                            "error": "No worker holds this session."})
         log.warning("dropping %s for %s: no worker holds it", type(command).__name__, command.session_id)
@@ -322,6 +328,8 @@ class SessionHost:
                 self._emit_message(hosted, kind, {"wa_id": wa_id, "chat_jid": event.chat_jid})
         elif isinstance(event, MessageReceived):
             self._deps.sink.emit(self._inbound.to_event(self._envelope(hosted), event))
+        elif isinstance(event, GROUP_ENGINE_EVENTS):
+            self._deps.sink.emit(group_event(self._envelope(hosted), event))
 
     # ------------------------------------------------------------------ leases
 

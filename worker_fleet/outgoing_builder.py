@@ -34,14 +34,16 @@ class UnsendableMessage(Exception):
 
 def build_outgoing(kind: str, payload: dict[str, Any], resolve: ResolveRef, load_media: LoadMedia) -> Outgoing:
     quote = resolve(payload["reply_to"]) if payload.get("reply_to") else None
+    mentions: Any = {"mentions": tuple(payload.get("mentions") or ()), "mention_all": bool(payload.get("mention_all"))}
     if kind == "text":
-        return Text(text=payload["text"], link_preview=bool(payload.get("link_preview")), quote=quote)
+        return Text(text=payload["text"], link_preview=bool(payload.get("link_preview")), quote=quote, **mentions)
     if kind == "image":
-        return Image(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote)
+        return Image(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote, **mentions)
     if kind == "video":
-        return Video(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote)
+        return Video(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote, **mentions)
     if kind == "document":
-        return Document(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote)
+        return Document(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote,
+                        **mentions)
     if kind == "audio":
         return Audio(media=load_media(payload["media"]), voice_note=bool(payload.get("voice_note")), quote=quote)
     if kind == "sticker":

@@ -23,13 +23,14 @@ from typing import Any
 from whatsam.config import Settings
 from whatsam.logs import configure_logging
 from worker_fleet.engines.base import Engine, EngineClient, EngineEvent, get_engine
+from worker_fleet.engines.groups import GROUP_OPERATIONS
 from worker_fleet.media_fetch import MediaFetcher
 
 log = logging.getLogger("whatsam.shard")
 
 # Client methods a worker may call through the pipe, with keyword arguments.
 CLIENT_OPERATIONS = frozenset({"pair_phone", "send", "download_media", "mark_read", "send_presence",
-                               "is_on_whatsapp", "simulate_scan", "inject_inbound"})
+                               "is_on_whatsapp", "simulate_scan", "inject_inbound"}) | GROUP_OPERATIONS
 
 
 class Shard:

@@ -4,6 +4,7 @@ from chalice import Blueprint
 
 from whatsam.bootstrap import container
 from whatsam.http.endpoint import Call, endpoint, int_query
+from whatsam.http.group_schemas import DevSimulateRequest, Simulated
 from whatsam.http.presenters import session_view
 from whatsam.http.schemas import DevInboundRequest
 from whatsam.services.session_status import MAX_WAIT_SECONDS
@@ -31,3 +32,15 @@ def dev_inbound(call: Call, session_id: str) -> dict:
                                             wait=_wait(call))
     return {"id": message.message_id, "wa_id": message.wa_id, "session_id": message.session_id,
             "from": message.from_phone, "text": message.text, "stored": message.stored}
+
+
+
+@endpoint(bp, "POST", "/v1/dev/sessions/{session_id}/simulate",
+          summary="Dev: the simulated WhatsApp produces an event (someone adds the session to a group, …)",
+          tag="dev", auth="dev", body=DevSimulateRequest, errors=(403, 404, 409, 422, 504), response=Simulated)
+def dev_simulate(call: Call, session_id: str) -> dict:
+    services = container()
+    card = services.dev_phone.card(call.owner, session_id)
+    body = call.body
+    return services.groups.simulate(card, body.type, phone=body.phone, group=body.group, subject=body.subject,
+                                    participants=body.participants, text=body.text)

@@ -20,12 +20,26 @@ pytestmark = pytest.mark.e2e
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def walkthrough() -> str:
+def walkthrough(heading: str = "### A walk through with curl") -> str:
     text = README.read_text()
-    section = text[text.index("### A walk through with curl"):]
+    section = text[text.index(heading):]
     match = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert match, "the README's walk-through has a ```sh block"
+    assert match, f"the README's {heading!r} has a ```sh block"
     return match.group(1)
+
+
+def run_as_written(stack: DevProcess, tmp_path: Path, script: str, email: str) -> list[Any]:
+    """Run a README block against `stack`, with only its API address, sign-up email and path to
+    `whatsam` changed; every answer it printed."""
+    assert "API=http://localhost:8000\n" in script and email in script and ".venv/bin/whatsam " in script
+    local, domain = email.split("@")
+    script = (script.replace("API=http://localhost:8000\n", f"API={stack.base_url}\n")
+              .replace(email, f"{local}-{uuid.uuid4().hex[:8]}@{domain}")
+              .replace(".venv/bin/whatsam ", f"{sys.executable} -m whatsam.cli "))
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=tmp_path, env=stack.env,
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return _json_lines(done.stdout)
 
 
 stack = module_stack("readme", "--workers", "1", env_overrides=FAST_FLEET)
@@ -45,15 +59,7 @@ def _json_lines(output: str) -> list[Any]:
 
 
 def test_the_readme_walkthrough_works_as_written(stack: DevProcess, tmp_path: Path) -> None:
-    script = walkthrough()
-    assert "API=http://localhost:8000\n" in script and "ann@example.com" in script and ".venv/bin/whatsam " in script
-    script = (script.replace("API=http://localhost:8000\n", f"API={stack.base_url}\n")
-              .replace("ann@example.com", f"ann-{uuid.uuid4().hex[:8]}@example.com")
-              .replace(".venv/bin/whatsam ", f"{sys.executable} -m whatsam.cli "))
-    done = subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=tmp_path, env=stack.env,
-                          capture_output=True, text=True, timeout=180, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    answers = _json_lines(done.stdout)
+    answers = run_as_written(stack, tmp_path, walkthrough(), "ann@example.com")
     cards = [a for a in answers if isinstance(a, dict) and str(a.get("id", "")).startswith("ses_")]
     statuses = [card["status"] for card in cards]
     assert "qr" in statuses and "connected" in statuses, statuses

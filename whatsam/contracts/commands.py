@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter
 
 from whatsam.contracts.base import Message
+from whatsam.contracts.groups import GroupOperation, ParticipantAction
 
 
 class ConnectSession(Message):
@@ -104,9 +105,46 @@ class CheckContact(SessionCommand):
     reply_to: str
 
 
+class GroupRequest(SessionCommand):
+    """A group or community call for the session's engine (see `contracts.groups`); the worker
+    answers a `GroupRequestResult` on the Redis reply list `reply_to`. Only the fields the
+    operation needs are set; a picture travels as a key in the media bucket."""
+
+    type: Literal["group.request"] = "group.request"
+    operation: GroupOperation
+    reply_to: str
+    group_jid: str | None = None
+    community_jid: str | None = None
+    subject: str | None = None
+    description: str | None = None
+    announce: bool | None = None
+    locked: bool | None = None
+    join_approval: bool | None = None
+    community: bool = False
+    action: ParticipantAction | None = None
+    participants: list[str] = []
+    approve: bool | None = None
+    invite: str | None = None
+    picture_key: str | None = None
+
+
+class DevSimulateGroup(SessionCommand):
+    """Dev only: someone else acts in one of the simulated session's groups (see
+    `simulated_group_others`); the worker answers on `reply_to`."""
+
+    type: Literal["dev.simulate_group"] = "dev.simulate_group"
+    kind: str
+    reply_to: str
+    group_jid: str | None = None
+    phone: str | None = None
+    subject: str | None = None
+    participants: list[str] = []
+    text: str | None = None
+
+
 Command = Annotated[
     ConnectSession | DisconnectSession | LogoutSession | RestartSession | RequestPairingCode | DevScan | DevInbound
-    | SendPending | MarkRead | SendPresence | CheckContact,
+    | SendPending | MarkRead | SendPresence | CheckContact | GroupRequest | DevSimulateGroup,
     Field(discriminator="type"),
 ]
 

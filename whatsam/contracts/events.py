@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter
 
 from whatsam.contracts.base import Message
+from whatsam.contracts.groups import Group, GroupMember
 
 SEQ_COUNTER_BITS = 32
 
@@ -106,8 +107,49 @@ class MessageRevokedEvent(Event):
     sender_jid: str | None = None
 
 
+class GroupJoinedEvent(Event):
+    """The session became a member of `group`: it created it, was added (`by`), or joined by invite."""
+
+    type: Literal["group.joined"] = "group.joined"
+    group: Group
+    by: GroupMember | None = None
+    reason: str | None = None
+
+
+class GroupUpdatedEvent(Event):
+    """The group's info changed: `changes` holds the new values (subject, description, announce,
+    locked, join_approval, picture, invite_link_reset, linked_group, unlinked_group, deleted)."""
+
+    type: Literal["group.updated"] = "group.updated"
+    group_jid: str
+    changes: dict[str, Any]
+    by: GroupMember | None = None
+
+
+class GroupParticipantsEvent(Event):
+    """Members joined, left, or were promoted or demoted (`action`), by `by` where known."""
+
+    type: Literal["group.participants"] = "group.participants"
+    group_jid: str
+    action: Literal["join", "leave", "promote", "demote"]
+    participants: list[GroupMember]
+    by: GroupMember | None = None
+
+
+class GroupLeftEvent(Event):
+    """The session is no longer a member: it left, was removed (`by`), or the group was deleted."""
+
+    type: Literal["group.left"] = "group.left"
+    group_jid: str
+    by: GroupMember | None = None
+    reason: str | None = None
+
+
+GroupEvent = GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent
+
 AnyEvent = Annotated[
-    SessionStatusEvent | SessionQrEvent | MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent,
+    SessionStatusEvent | SessionQrEvent | MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent
+    | GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent,
     Field(discriminator="type"),
 ]
 

@@ -37,6 +37,8 @@ class RouteDoc:
     response_description: str
     # Its answers carry RateLimit-Policy / RateLimit headers and it may answer 429.
     rate_limited: bool = False
+    # The success answer's schema, where the route documents one.
+    response: type[BaseModel] | None = None
 
 
 @dataclass(frozen=True)
@@ -167,14 +169,15 @@ def rate_gate(limits: tuple[RouteLimit, ...], request: Request, principal: UserP
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, auth: Auth,
              body: type[BaseModel] | None = None, status: int = 200, errors: tuple[int, ...] = (),
              response_description: str = "OK", max_body: int | None = None,
-             limits: tuple[RouteLimit, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             limits: tuple[RouteLimit, ...] = (), response: type[BaseModel] | None = None,
+             ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`limits`: the route's own rate limits on top of the API-call limits every authenticated
     call is charged (`messages`, `session_ops`, `login`, `register`)."""
     rate_limited = auth in _METERED_AUTH or bool(limits)
     doc_errors = tuple(sorted(set(_DEFAULT_ERRORS[auth] + errors + ((400, 413) if body else ())
                                   + ((429,) if rate_limited else ()))))
     doc = RouteDoc(summary=summary, tag=tag, auth=auth, body=body, status=status, errors=doc_errors,
-                   response_description=response_description, rate_limited=rate_limited)
+                   response_description=response_description, rate_limited=rate_limited, response=response)
     body_first = bool(_BODY_KEYED.intersection(limits))
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:

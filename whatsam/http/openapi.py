@@ -80,6 +80,9 @@ def _operation(view_name: str, path: str, doc: RouteDoc | None, components: dict
         "security": _SECURITY[doc.auth],
         "responses": {str(doc.status): {"description": doc.response_description}},
     }
+    if doc.response is not None:
+        op["responses"][str(doc.status)]["content"] = {
+            "application/json": {"schema": _schema_ref(doc.response, components)}}
     if params:
         op["parameters"] = params
     if doc.body is not None:

@@ -7,7 +7,7 @@ import re
 
 import phonenumbers
 
-from whatsam.errors import ValidationFailed
+from whatsam.errors import Unprocessable, ValidationFailed
 
 USER_SERVER = "s.whatsapp.net"
 _GROUP = re.compile(r"^\d{5,30}(-\d{5,20})?@g\.us$")
@@ -51,3 +51,24 @@ def phone_of(jid: str) -> str | None:
 
 def is_group(jid: str) -> bool:
     return jid.endswith("@g.us")
+
+
+def is_valid_group(jid: str) -> bool:
+    """A well-formed group JID (``<digits>[-<digits>]@g.us``)."""
+    return bool(_GROUP.match(jid))
+
+
+def mentions_of(to: str, mentions: list[str] | None, mention_all: bool) -> dict[str, object]:
+    """The stored form of a message's mentions: people as JIDs (each once), and `mention_all`
+    only for a group chat, where the worker expands it to the participants when it sends."""
+    stored: dict[str, object] = {}
+    if mentions:
+        jids = [to_jid(item) for item in mentions]
+        if any(is_group(jid) for jid in jids):
+            raise ValidationFailed("`mentions` name people, not groups.", code="invalid_mention")
+        stored["mentions"] = list(dict.fromkeys(jids))
+    if mention_all:
+        if not is_group(to_jid(to)):
+            raise Unprocessable("`mention_all` needs a group chat as `to`.", code="mention_all_needs_group")
+        stored["mention_all"] = True
+    return stored

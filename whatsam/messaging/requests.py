@@ -43,19 +43,28 @@ class _Base(_Strict):
                                  description="Quote this message: our message id, or a WhatsApp message id")
 
 
-class TextMessage(_Base):
+class _Mentions(_Strict):
+    """Text and captions may mention people: WhatsApp highlights ``@<digits>`` in the text for each
+    JID listed; `mention_all` (groups only) mentions every participant."""
+
+    mentions: list[Annotated[str, Field(min_length=3, max_length=64)]] | None = Field(
+        default=None, max_length=1024, description="E.164 numbers or JIDs mentioned; write `@<digits>` in the text")
+    mention_all: bool = Field(default=False, description="Mention every participant of the group")
+
+
+class TextMessage(_Base, _Mentions):
     type: Literal["text"]
     text: str = Field(min_length=1, max_length=_TEXT_MAX)
     link_preview: bool = False
 
 
-class ImageMessage(_Base):
+class ImageMessage(_Base, _Mentions):
     type: Literal["image"]
     media: MediaInput
     caption: str | None = Field(default=None, max_length=_CAPTION_MAX)
 
 
-class VideoMessage(_Base):
+class VideoMessage(_Base, _Mentions):
     type: Literal["video"]
     media: MediaInput
     caption: str | None = Field(default=None, max_length=_CAPTION_MAX)
@@ -67,7 +76,7 @@ class AudioMessage(_Base):
     voice_note: bool = False
 
 
-class DocumentMessage(_Base):
+class DocumentMessage(_Base, _Mentions):
     type: Literal["document"]
     media: MediaInput
     caption: str | None = Field(default=None, max_length=_CAPTION_MAX)
@@ -157,6 +166,8 @@ SendMessageRequest = Annotated[
 ]
 
 MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
+# Message types whose text or caption can mention people.
+MENTIONING_TYPES = frozenset({"text", "image", "video", "document"})
 # Message types that act on an earlier message rather than adding one to the chat.
 TARGETING_TYPES = frozenset({"reaction", "edit", "revoke"})
 

@@ -25,6 +25,7 @@ from whatsam.messaging.recipient_cap import RecipientCap
 from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.requests import (
     MEDIA_TYPES,
+    MENTIONING_TYPES,
     TARGETING_TYPES,
     ContactMessage,
     EditMessage,
@@ -128,6 +129,9 @@ class MessagingService:
 
     def _payload(self, card: SessionCard, request: SendMessageRequest, message_id: str) -> dict[str, Any]:
         payload = request.model_dump(mode="json", exclude={"to", "type", "reply_to", "media"}, exclude_none=True)
+        if request.type in MENTIONING_TYPES:
+            payload.update(recipients.mentions_of(request.to, payload.pop("mentions", None),
+                                                  bool(payload.pop("mention_all", False))))
         if request.reply_to:
             payload["reply_to"] = self._reference(card, request.reply_to)
         if request.type in TARGETING_TYPES:

@@ -47,18 +47,18 @@ class DevPhone:
         self._messages = messages
 
     def scan(self, owner: User | None, session_id: str, *, wait: int = 0) -> SessionCard:
-        card = self._card(owner, session_id)
+        card = self.card(owner, session_id)
         if card.status is not SessionStatus.QR:
             # Only a phone looking at a QR (or a pairing code) can scan: say so now rather
             # than send the worker a command its engine must refuse.
             raise Conflict("There is no QR code to scan: connect the session and wait for status `qr`.",
                            code="session_not_awaiting_scan", details={"status": card.status.value})
         self._require_worker(card, DevScan(session_id=card.session_id, tenant_id=card.tenant_id))
-        return self._status.wait_past(lambda: self._card(owner, session_id), since=card.status_version, wait=wait)
+        return self._status.wait_past(lambda: self.card(owner, session_id), since=card.status_version, wait=wait)
 
     def inbound(self, owner: User | None, session_id: str, from_phone: str, text: str, *,
                 wait: int = 0) -> InjectedMessage:
-        card = self._card(owner, session_id)
+        card = self.card(owner, session_id)
         phone = e164_digits(from_phone)
         # Shaped like the simulated engine's own ids; chosen here so the answer can name the message.
         wa_id = "3A" + secrets.token_hex(9).upper()
@@ -76,7 +76,7 @@ class DevPhone:
             time.sleep(_MESSAGE_POLL_SECONDS)
         return True
 
-    def _card(self, owner: User | None, session_id: str) -> SessionCard:
+    def card(self, owner: User | None, session_id: str) -> SessionCard:
         """The owner's card, or for the dev operator (owner None) any card."""
         if owner is not None:
             return self._sessions.get(owner, session_id)

@@ -9,12 +9,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from enum import Enum
 
+from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
 from whatsam.contracts.events import (
     AnyEvent,
+    GroupJoinedEvent,
+    GroupLeftEvent,
+    GroupParticipantsEvent,
+    GroupUpdatedEvent,
     MessageReceivedEvent,
     MessageRevokedEvent,
     MessageStatusEvent,
@@ -61,7 +66,7 @@ Subscriber = Callable[[AnyEvent], None]
 class EventIngestion:
     def __init__(self, sessions: SessionRepository, leases: LeaseRepository, cache: SessionCache,
                  messages: MessageRepository, journal: JournalRepository, subscribers: Sequence[Subscriber] = (),
-                 usage: UsageCounters | None = None):
+                 usage: UsageCounters | None = None, groups: JoinedGroups | None = None):
         self._admission = EventAdmission(sessions, leases, messages)
         self._sessions = sessions
         self._cache = cache
@@ -69,6 +74,7 @@ class EventIngestion:
         self._journal = journal
         self._subscribers = list(subscribers)
         self._usage = usage
+        self._groups = groups
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -86,6 +92,12 @@ class EventIngestion:
         self._admission.check(event)
         if isinstance(event, MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent):
             event, outcome = self._apply_message_event(event)
+        elif isinstance(event, GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent):
+            # The journal's (session, seq) key tells a redelivery; the session's group list
+            # ignores what is older than it has seen, so applying twice is harmless.
+            outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
+            if self._groups is not None:
+                self._groups.apply(event)
         else:
             outcome = self._apply(event)
             if outcome is not Outcome.IGNORED:

@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+# Re-exported: the engine's exceptions live in `errors`, shared with `groups`.
+from worker_fleet.engines.errors import EngineError as EngineError
+from worker_fleet.engines.errors import EngineNotConnectedError as EngineNotConnectedError
+from worker_fleet.engines.groups import GroupEvent, GroupOperations
 from worker_fleet.engines.outgoing import Media, Outgoing
 
 
@@ -162,6 +166,7 @@ EngineEvent = (
     | AuthStateChanged
     | MessageReceived
     | Receipt
+    | GroupEvent
 )
 
 Emit = Callable[[EngineEvent], Awaitable[None] | None]
@@ -177,17 +182,9 @@ ChatPresenceState = Literal["composing", "recording", "paused"]
 CHAT_PRESENCE_STATES: tuple[ChatPresenceState, ...] = ("composing", "recording", "paused")
 
 
-class EngineError(Exception):
-    """An engine operation failed; the message says why."""
-
-
-class EngineNotConnectedError(EngineError):
-    """The operation needs a connected (or, for pairing codes, a pairing) session."""
-
-
 @runtime_checkable
-class EngineClient(Protocol):
-    """One WhatsApp session held by this worker."""
+class EngineClient(GroupOperations, Protocol):
+    """One WhatsApp session held by this worker (its group calls: `groups.GroupOperations`)."""
 
     @property
     def session_id(self) -> str: ...

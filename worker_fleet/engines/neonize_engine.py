@@ -69,6 +69,7 @@ from worker_fleet.engines.base import (
     e164_digits,
 )
 from worker_fleet.engines.event_sink import EventSink
+from worker_fleet.engines.neonize_groups import NeonizeGroups
 from worker_fleet.engines.neonize_mapping import (
     Downloadable,
     connect_failure_reason,
@@ -105,7 +106,7 @@ from worker_fleet.engines.neonize_runtime import (
     neonize_events,
     neonize_proto,
 )
-from worker_fleet.engines.outgoing import Media, Outgoing, Text
+from worker_fleet.engines.outgoing import Document, Image, Media, Outgoing, Text, Video
 from worker_fleet.engines.outgoing_rules import MEDIA_KINDS, check_outgoing, media_of
 from worker_fleet.engines.process_lock import ProcessReadWriteLock
 from worker_fleet.engines.reconnect import ReconnectPolicy
@@ -220,7 +221,7 @@ class NeonizeEngine:
         return NeonizeClient(session_id, store_path, emit, self.options, self._wait_before_reconnect, self._rng)
 
 
-class NeonizeClient:
+class NeonizeClient(NeonizeGroups):
     def __init__(
         self,
         session_id: str,
@@ -246,6 +247,7 @@ class NeonizeClient:
         self._sink: EventSink | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._media: OrderedDict[tuple[str, str], Downloadable] = OrderedDict()
+        self._dispatch_order = asyncio.Lock()
 
     @property
     def session_id(self) -> str:
@@ -446,7 +448,7 @@ class NeonizeClient:
     # -- events from neonize ----------------------------------------------------------------
 
     def _subscribe(self, attempt: _Attempt) -> None:
-        handlers: dict[Any, Callable[[_Attempt, Any], None]] = {
+        handlers: dict[Any, Callable[[_Attempt, Any], Awaitable[None] | None]] = {
             neonize_proto.PairStatus: self._on_pair_status,
             neonize_proto.Connected: self._on_connected,
             neonize_proto.Disconnected: self._on_disconnected,
@@ -457,24 +459,31 @@ class NeonizeClient:
             neonize_proto.ClientOutdated: self._on_client_outdated,
             neonize_proto.Message: self._on_message,
             neonize_proto.Receipt: self._on_receipt,
+            neonize_proto.JoinedGroup: self._on_joined_group,
+            neonize_proto.GroupInfoEvent: self._on_group_info,
         }
         for event_type, handler in handlers.items():
             attempt.native.event(event_type)(self._dispatcher(attempt, handler))
         attempt.native.event.qr(self._dispatcher(attempt, self._on_qr))
 
     def _dispatcher(
-        self, attempt: _Attempt, handler: Callable[[_Attempt, Any], None]
+        self, attempt: _Attempt, handler: Callable[[_Attempt, Any], Awaitable[None] | None]
     ) -> Callable[[Any, Any], Awaitable[None]]:
         # neonize runs these via run_coroutine_threadsafe and never looks at the result, so an
         # exception would vanish silently: log it here.
         async def dispatch(_native: Any, payload: Any) -> None:
             attempt.showed_life = True
-            if not self._accepts(attempt):
-                return
-            try:
-                handler(attempt, payload)
-            except Exception:
-                log.exception("session %s: failed to handle %s", self._session_id, type(payload).__name__)
+            # A handler may await neonize (group events look up phones and LIDs); the lock, FIFO,
+            # keeps events reaching the host in the order neonize delivered them.
+            async with self._dispatch_order:
+                if not self._accepts(attempt):
+                    return
+                try:
+                    outcome = handler(attempt, payload)
+                    if outcome is not None:
+                        await outcome
+                except Exception:
+                    log.exception("session %s: failed to handle %s", self._session_id, type(payload).__name__)
 
         return dispatch
 
@@ -572,6 +581,13 @@ class NeonizeClient:
         if self._phase is not phase:
             raise EngineNotConnectedError(f"session {self._session_id} is {self._phase.value}, needs {phase.value}")
 
+    def _own_device(self) -> Any:
+        native = self.native_client
+        return native.me if native is not None else None
+
+    def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._native_while(NeonizePhase.CONNECTED)
+
     @contextlib.asynccontextmanager
     async def _native_while(self, phase: NeonizePhase) -> AsyncIterator[Any]:
         """The live neonize client, held so that no start or stop touches Go's maps meanwhile."""
@@ -596,6 +612,8 @@ class NeonizeClient:
         check_outgoing(to_jid, message)
         chat = jid_from_text(to_jid)
         self._require(NeonizePhase.CONNECTED)  # before fetching anything for a preview
+        if isinstance(message, Text | Image | Video | Document) and message.mention_all:
+            message = await self._everyone_mentioned(to_jid, message)
         preview = None
         if isinstance(message, Text) and message.link_preview:
             preview = await self._link_preview(message.text)

@@ -165,10 +165,11 @@ def build_wire_message(
     """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     if isinstance(message, Text):
-        if message.quote is None and not message.link_preview:
+        if message.quote is None and not message.link_preview and not message.mentions:
             return wa_e2e.Message(conversation=message.text)
         extended = wa_e2e.ExtendedTextMessage(text=message.text)
         _quote(extended, message.quote, chat=chat, own_jid=own_jid)
+        _mention(extended, message.mentions)
         return wa_e2e.Message(extendedTextMessage=extended)
     if isinstance(message, Image | Video | Audio | Document | Sticker):
         return _media_message(message, chat=chat, own_jid=own_jid, upload=upload, now_ms=now_ms)
@@ -287,11 +288,19 @@ def _media_message(
     if caption:
         part.caption = caption
     _quote(part, message.quote, chat=chat, own_jid=own_jid)
+    if isinstance(message, Image | Video | Document):
+        _mention(part, message.mentions)
     wire = wa_e2e.Message(**{field: part})
     if isinstance(message, Document) and caption:
         # How WhatsApp's own apps send a captioned document; whatsmeow unwraps it on receipt.
         return wa_e2e.Message(documentWithCaptionMessage=wa_e2e.FutureProofMessage(message=wire))
     return wire
+
+
+def _mention(part: Any, mentions: tuple[str, ...]) -> None:
+    """WhatsApp highlights ``@<user>`` in the text for each JID in ``contextInfo.mentionedJID``."""
+    if mentions:
+        part.contextInfo.mentionedJID.extend(jid_text(jid_from_text(jid)) for jid in mentions)
 
 
 def _quote(part: Any, quote: MessageRef | None, *, chat: Any, own_jid: Any | None) -> None:

@@ -39,7 +39,15 @@ with _root_logging_preserved():
     from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
     from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as wa_e2e
     from neonize.utils import validate_link
-    from neonize.utils.enum import ChatPresence, ChatPresenceMedia, ClientName, ClientType, MediaType, ReceiptType
+    from neonize.utils.enum import (
+        ChatPresence,
+        ChatPresenceMedia,
+        ClientName,
+        ClientType,
+        MediaType,
+        ParticipantChange,
+        ReceiptType,
+    )
     from neonize.utils.jid import Jid2String, JIDToNonAD
     from neonize.utils.message import extract_text
 
@@ -58,6 +66,7 @@ __all__ = [
     "MessageToDict",
     "NeonizeError",
     "NewAClient",
+    "ParticipantChange",
     "ProxySettings",
     "ReceiptType",
     "build_edit",

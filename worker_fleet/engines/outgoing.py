@@ -5,6 +5,8 @@ own wire form. They pickle, so they cross the shard pipe as they are."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -29,6 +31,10 @@ class Text:
     text: str
     link_preview: bool = False
     quote: MessageRef | None = None
+    # People mentioned (JIDs); `mention_all`: every participant of the group, which the engine
+    # looks up when it sends.
+    mentions: tuple[str, ...] = ()
+    mention_all: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,8 @@ class Image:
     media: Media
     caption: str | None = None
     quote: MessageRef | None = None
+    mentions: tuple[str, ...] = ()
+    mention_all: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,8 @@ class Video:
     media: Media
     caption: str | None = None
     quote: MessageRef | None = None
+    mentions: tuple[str, ...] = ()
+    mention_all: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +67,8 @@ class Document:
     media: Media
     caption: str | None = None
     quote: MessageRef | None = None
+    mentions: tuple[str, ...] = ()
+    mention_all: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +125,12 @@ class Revoke:
 
 
 Outgoing = Text | Image | Video | Audio | Document | Sticker | Location | Contact | Poll | Reaction | Edit | Revoke
+
+
+Mentioning = Text | Image | Video | Document
+
+
+def with_everyone_mentioned(message: Mentioning, participants: Iterable[str]) -> Mentioning:
+    """`message` with `mention_all` expanded into the given participants (its own mentions kept first)."""
+    everyone = tuple(dict.fromkeys((*message.mentions, *participants)))
+    return dataclasses.replace(message, mentions=everyone, mention_all=False)

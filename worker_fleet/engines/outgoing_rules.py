@@ -120,6 +120,23 @@ def check_outgoing(to_jid: str, message: Outgoing) -> None:
     quote = getattr(message, "quote", None)
     if quote is not None:
         _check_target(quote, group=group, what=f"quote in a {kind} message")
+    if isinstance(message, Text | Image | Video | Document):
+        _check_mentions(message.mentions, message.mention_all, group=group)
+
+
+# WhatsApp's own limit: a message mentions at most a full group.
+MAX_MENTIONS = 1024
+
+
+def _check_mentions(mentions: tuple[str, ...], mention_all: bool, *, group: bool) -> None:
+    if mention_all and not group:
+        raise EngineError("only messages to a group can mention everyone")
+    if len(mentions) > MAX_MENTIONS:
+        raise EngineError(f"a message mentions at most {MAX_MENTIONS} people")
+    for jid in mentions:
+        _, server = split_jid(jid)
+        if server not in ("s.whatsapp.net", "lid"):
+            raise EngineError(f"a mention names a person (a phone or LID JID), not {jid!r}")
 
 
 def _check_text(text: str, what: str) -> None:

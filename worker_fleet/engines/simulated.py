@@ -57,7 +57,7 @@ from worker_fleet.engines.base import (
     split_jid,
 )
 from worker_fleet.engines.event_sink import EventSink
-from worker_fleet.engines.outgoing import Edit, Media, Outgoing, Revoke
+from worker_fleet.engines.outgoing import Document, Edit, Image, Media, Outgoing, Revoke, Text, Video
 from worker_fleet.engines.outgoing_rules import (
     MEDIA_KINDS,
     base_mimetype,
@@ -65,6 +65,10 @@ from worker_fleet.engines.outgoing_rules import (
     outgoing_kind,
     shows_in_chat,
 )
+from worker_fleet.engines.simulated_group_others import SimulatedGroupOthers
+from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp as simulated_is_on_whatsapp
+from worker_fleet.engines.simulated_identity import simulated_lid as simulated_lid
+from worker_fleet.engines.simulated_identity import simulated_phone as simulated_phone
 from worker_fleet.engines.simulated_store import LinkedDevice, SentRecord, SimulatedCredentialStore
 
 PLATFORM = "simulated"
@@ -128,19 +132,6 @@ class SimulatedPhase(Enum):
     CONNECTED = "connected"
 
 
-def _digits_from(seed: str, count: int) -> str:
-    digest = hashlib.sha256(seed.encode()).digest()
-    return "".join(str(byte % 10) for byte in digest[:count])
-
-
-def simulated_phone(session_id: str) -> str:
-    return "1555" + _digits_from(f"phone:{session_id}", 7)
-
-
-def simulated_lid(phone: str) -> str:
-    return "1" + _digits_from(f"lid:{phone}", 14) + "@lid"
-
-
 def simulated_pairing_code(session_id: str, phone: str) -> str:
     digest = hashlib.sha256(f"pairing:{session_id}:{phone}".encode()).digest()
     return "".join(_PAIRING_CODE_ALPHABET[byte % len(_PAIRING_CODE_ALPHABET)] for byte in digest[:8])
@@ -148,10 +139,6 @@ def simulated_pairing_code(session_id: str, phone: str) -> str:
 
 def simulated_qr_code(session_id: str, rotation: int) -> str:
     return f"2@sim,{session_id},{rotation}"
-
-
-def simulated_is_on_whatsapp(phone: str) -> bool:
-    return not e164_digits(phone).endswith("0")
 
 
 def _media_kind(media: Media) -> MessageKind:
@@ -201,7 +188,7 @@ class SimulatedEngine:
         return SimulatedClient(session_id, store_path, emit, self.options)
 
 
-class SimulatedClient:
+class SimulatedClient(SimulatedGroupOthers):
     def __init__(self, session_id: str, store_path: pathlib.Path, emit: Emit, options: SimulatedOptions) -> None:
         self._session_id = session_id
         self._store = SimulatedCredentialStore(store_path)
@@ -291,6 +278,9 @@ class SimulatedClient:
     async def send(self, to_jid: str, message: Outgoing) -> SendResult:
         self._require(SimulatedPhase.CONNECTED)
         check_outgoing(to_jid, message)
+        self._check_group_send(to_jid)
+        if isinstance(message, Text | Image | Video | Document) and message.mention_all:
+            message = await self._everyone_mentioned(to_jid, message)
         now = datetime.now(UTC)
         self._check_history(to_jid, message, now)
         result = SendResult(message_id=_new_message_id("3EB0"), timestamp=now)
@@ -447,6 +437,13 @@ class SimulatedClient:
     def _unregister(self) -> None:
         if _RUNNING.get(self._session_id) is self:
             del _RUNNING[self._session_id]
+
+    def _connected_device(self) -> LinkedDevice:
+        self._require(SimulatedPhase.CONNECTED)
+        device = self._store.load()
+        if device is None:
+            raise EngineNotConnectedError(f"session {self._session_id} is not linked")
+        return device
 
     def _require(self, phase: SimulatedPhase) -> None:
         if self._phase is not phase:

@@ -9,10 +9,12 @@ edits and revokes against; kept here, that history migrates with the session.
 from __future__ import annotations
 
 import contextlib
+import json
 import pathlib
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 _SCHEMA = (
     """
@@ -31,6 +33,14 @@ _SCHEMA = (
         kind TEXT NOT NULL,
         sent_at REAL NOT NULL,
         revoked INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    # The groups this session knows (members or not: a left group's invite still leads back), one
+    # JSON document each, as `simulated_groups` writes it.
+    """
+    CREATE TABLE IF NOT EXISTS simulated_group (
+        jid TEXT PRIMARY KEY,
+        body TEXT NOT NULL
     )
     """,
 )
@@ -78,6 +88,7 @@ class SimulatedCredentialStore:
             with self._connection() as db:
                 db.execute("DELETE FROM linked_device")
                 db.execute("DELETE FROM sent_message")
+                db.execute("DELETE FROM simulated_group")
 
     def record_sent(self, record: SentRecord) -> None:
         with self._connection() as db:
@@ -99,6 +110,24 @@ class SimulatedCredentialStore:
     def mark_revoked(self, message_id: str) -> None:
         with self._connection() as db:
             db.execute("UPDATE sent_message SET revoked = 1 WHERE message_id = ?", (message_id,))
+
+    def group(self, jid: str) -> dict[str, Any] | None:
+        if not self.path.exists():
+            return None
+        with self._connection() as db:
+            row = db.execute("SELECT body FROM simulated_group WHERE jid = ?", (jid,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def groups(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with self._connection() as db:
+            rows = db.execute("SELECT body FROM simulated_group ORDER BY jid").fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def save_group(self, jid: str, body: dict[str, Any]) -> None:
+        with self._connection() as db:
+            db.execute("INSERT OR REPLACE INTO simulated_group (jid, body) VALUES (?, ?)", (jid, json.dumps(body)))
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
