@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import redis
 
+from tests.support.leases import TEST_WORKER, granted_lease
 from whatsam.adapters.joined_groups import JoinedGroups
+from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.contracts.events import (
@@ -21,6 +23,10 @@ from whatsam.contracts.events import (
     make_seq,
 )
 from whatsam.contracts.groups import Group, GroupMember
+from whatsam.domain.ids import new_id
+from whatsam.domain.model import User
+from whatsam.domain.tiers import Tier
+from whatsam.security.passwords import hash_password
 from whatsam.services.ingestion import EventIngestion
 
 pytestmark = pytest.mark.integration
@@ -79,9 +85,20 @@ def test_events_build_the_list_in_sequence_order(groups: JoinedGroups) -> None:
 
 def test_ingestion_journals_notifies_and_keeps_the_list(services: Any, groups: JoinedGroups) -> None:
     heard: list[str] = []
-    ingestion = EventIngestion(SessionRepository(), services.cache, MessageRepository(), JournalRepository(),
-                               [lambda event: heard.append(event.type)], groups=groups)
-    session_id = f"ses_{uuid.uuid4().hex[:8]}"
+    ingestion = EventIngestion(SessionRepository(), LeaseRepository(), services.cache, MessageRepository(),
+                               JournalRepository(), [lambda event: heard.append(event.type)], groups=groups)
+    user = User(user_id=new_id("usr"), email=f"{uuid.uuid4().hex[:10]}@example.com", name="groups",
+                password_hash=hash_password("correct horse battery"), tier=Tier.MAX)
+    services.users.add(user)
+    card, _, _ = services.sessions.create(user, name="groups", description="")
+    session_id = card.session_id
+    granted_lease(session_id, user.user_id)
+
+    def envelope(session_id: str, counter: int) -> dict[str, Any]:
+        # As the worker that holds the lease sends them (ingestion admits nothing else).
+        return {"session_id": session_id, "tenant_id": user.user_id, "seq": make_seq(1, counter),
+                "worker_id": TEST_WORKER}
+
     wire = GroupJoinedEvent(**envelope(session_id, 1), group=team(OWN, ANN), by=OWN, reason="create")
     joined = event_from_dict(wire.model_dump(mode="json"))  # as it arrives from the queue
     assert ingestion.apply(joined) is True
