@@ -161,7 +161,8 @@ ISOLATED_ROUTES = [
     ("POST", "/v1/webhooks/{wid}/rotate-secret", None),
     ("POST", "/v1/webhooks/{wid}/recover", {"since": "2024-05-01T10:00:00Z"}),
     ("GET", "/v1/webhooks/{wid}/deliveries", None),
-    ("POST", "/v1/webhooks/{wid}/deliveries/msg_whatever/redeliver", None),
+    # A well-formed delivery id: the endpoint is what must not be found.
+    ("POST", "/v1/webhooks/{wid}/deliveries/msg_aaaaaaaaaaaaaaaaaaaaaaaaaa/redeliver", None),
 ]
 
 
