@@ -67,9 +67,6 @@ class WebhookService:
         """The new endpoint and its signing secret (shown to the caller once)."""
         if session_id is not None:
             self._sessions.get(owner, session_id)
-        if self._endpoints.count_for_tenant(owner.user_id) >= self._max_endpoints:
-            raise Conflict(f"An account may have {self._max_endpoints} webhook endpoints.",
-                           code="webhook_limit_reached", details={"limit": self._max_endpoints})
         self._check_url(url)
         endpoint_id = new_id("whk")
         secret = generate_secret()
@@ -77,7 +74,9 @@ class WebhookService:
         endpoint = Endpoint(endpoint_id=endpoint_id, tenant_id=owner.user_id, url=url, event_types=event_types,
                             secret_sealed=self._box.seal(secret, tenant_id=owner.user_id, endpoint_id=endpoint_id),
                             session_id=session_id, description=description, created_at=now, updated_at=now)
-        self._endpoints.add(endpoint)
+        if not self._endpoints.add(endpoint, limit=self._max_endpoints):
+            raise Conflict(f"An account may have {self._max_endpoints} webhook endpoints.",
+                           code="webhook_limit_reached", details={"limit": self._max_endpoints})
         return endpoint, secret
 
     def list_endpoints(self, owner: User) -> list[Endpoint]:
@@ -100,7 +99,8 @@ class WebhookService:
         return self.get(owner, endpoint_id)
 
     def delete(self, owner: User, endpoint_id: str) -> None:
-        self._endpoints.delete(self.get(owner, endpoint_id).endpoint_id)
+        if not self._endpoints.delete(self.get(owner, endpoint_id)):
+            raise NotFound("No such webhook endpoint.", code="webhook_not_found")
 
     def rotate_secret(self, owner: User, endpoint_id: str) -> tuple[Endpoint, str]:
         """A new secret (shown once); the current one keeps signing alongside it for the overlap."""
