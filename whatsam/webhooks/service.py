@@ -3,6 +3,7 @@ redeliver and recover. Another tenant's endpoint is indistinguishable from a mis
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,10 @@ from whatsam.webhooks.ssrf import SsrfGuard, UrlRejected
 MAX_ROUNDS = 20
 RECOVER_LIMIT = 500
 RECOVERABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.SKIPPED})
+# Refusals that would tell where a URL's host leads rather than what is wrong with the URL.
+_WHERE_IT_LEADS = frozenset({"address_not_allowed", "unresolvable_host"})
+
+log = logging.getLogger("whatsam.webhooks")
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,14 @@ class WebhookService:
         try:
             self._guard.check(url)
         except UrlRejected as exc:
-            details: dict[str, str] = {"reason": exc.code}
-            if exc.address:
-                details["address"] = exc.address
-            raise Unprocessable(str(exc), code="webhook_url_not_allowed", details=details) from exc
+            if exc.code not in _WHERE_IT_LEADS:
+                raise Unprocessable(str(exc), code="webhook_url_not_allowed", details={"reason": exc.code}) from exc
+            # Where the host leads (an address, its range, whether it resolves at all) would map
+            # the network behind the API: the log has it, the caller only hears "not allowed".
+            log.info("webhook URL refused", extra={"reason": exc.code, "detail": str(exc), "address": exc.address})
+            raise Unprocessable("This URL is not allowed: webhooks may only target hosts that resolve to public "
+                                "addresses.", code="webhook_url_not_allowed",
+                                details={"reason": "address_not_allowed"}) from exc
 
     def create(self, owner: User, *, url: str, event_types: tuple[str, ...], session_id: str | None,
                description: str) -> tuple[Endpoint, str]:

@@ -74,6 +74,20 @@ def test_registration_refuses_non_public_targets_even_in_dev_mode(api: Any, owne
     assert api.call("GET", "/v1/webhooks", token=owner.token).body["webhooks"] == []
 
 
+def test_a_refused_url_does_not_say_where_its_host_leads(api: Any, owner: Owner, check_error: Any) -> None:
+    answers = []
+    for url in ("https://10.20.30.40/hooks", "https://[::ffff:a9fe:a9fe]/", "https://[::ffff:0:a9fe:a9fe]/",
+                "https://nowhere.invalid/hooks"):
+        error = check_error(api.call("POST", "/v1/webhooks", json_body={"url": url, "events": ["*"]},
+                                     token=owner.token), 422, "webhook_url_not_allowed")
+        assert error["details"] == {"reason": "address_not_allowed"}, error
+        answers.append(error["message"])
+        for leak in ("10.20.30.40", "a9fe", "169.254", "private", "link-local", "resolve to a non-public"):
+            assert leak not in error["message"], error
+    # A private address, a mapped one, a translated one and a name that does not resolve: one answer.
+    assert len(set(answers)) == 1, answers
+
+
 def test_update_rechecks_the_url_and_changes_only_what_was_given(api: Any, owner: Owner, check_error: Any) -> None:
     created = create_endpoint(api, owner, LOCAL, ["session.status"])
     path = f"/v1/webhooks/{created['id']}"
