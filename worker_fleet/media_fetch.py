@@ -1,17 +1,34 @@
 """Fetching media by URL for outbound messages, through the webhooks' SSRF guard: the same
 rules (public addresses only, https unless dev mode), the same pinned connection (the
-checked address is the one connected to), no redirects, and a size cap and timeout."""
+checked address is the one connected to), no redirects, and a size cap and timeout.
+
+A failure says only a stable reason (it becomes the message's `error`, which its owner
+reads): which address a host resolved to, or why a connection failed, stays in the log."""
 
 from __future__ import annotations
 
+import logging
+
 import urllib3
 
-from whatsam.webhooks.ssrf import SsrfGuard, Target
+from whatsam.webhooks.ssrf import SsrfGuard, Target, UrlRejected
 from whatsam.webhooks.transport import PinnedTransport
+
+log = logging.getLogger("whatsam.media_fetch")
 
 
 class MediaFetchError(Exception):
-    pass
+    """`reason` is stable and safe to show the message's owner: `url_not_allowed`,
+    `unreachable`, `http_<status>` or `too_large`."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def failure_reason(exc: Exception) -> str:
+    """What a failed fetch tells the message's owner; anything unforeseen is `unavailable`."""
+    return exc.reason if isinstance(exc, MediaFetchError) else "unavailable"
 
 
 class PinnedDownloader(PinnedTransport):
@@ -28,16 +45,17 @@ class PinnedDownloader(PinnedTransport):
                 continue
             try:
                 if response.status != 200:
-                    raise MediaFetchError(f"the media URL answered {response.status}")
+                    raise MediaFetchError(f"http_{response.status}")
                 data = response.read(max_bytes + 1)
                 if len(data) > max_bytes:
-                    raise MediaFetchError(f"the media is larger than {max_bytes} bytes")
+                    raise MediaFetchError("too_large")
                 content_type = response.headers.get("content-type")
                 return data, content_type.split(";")[0].strip() if content_type else None
             finally:
                 response.close()
                 pool.close()
-        raise MediaFetchError(f"could not reach the media URL: {last_error}")
+        log.info("media fetch failed", extra={"host": target.host, "error": repr(last_error)})
+        raise MediaFetchError("unreachable")
 
 
 class MediaFetcher:
@@ -47,4 +65,9 @@ class MediaFetcher:
         self._max_bytes = max_bytes
 
     def fetch(self, url: str) -> tuple[bytes, str | None]:
-        return self._downloader.get(self._guard.check(url), self._max_bytes)
+        try:
+            target = self._guard.check(url)
+        except UrlRejected as exc:
+            log.info("media URL refused", extra={"reason": exc.code, "detail": str(exc), "address": exc.address})
+            raise MediaFetchError("url_not_allowed") from exc
+        return self._downloader.get(target, self._max_bytes)

@@ -24,6 +24,7 @@ from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.status import MessageStatus
 from worker_fleet.engines.base import SendResult
 from worker_fleet.engines.outgoing import Media, MessageRef
+from worker_fleet.media_fetch import failure_reason
 from worker_fleet.outgoing_builder import UnsendableMessage, build_outgoing
 from worker_fleet.supervisor import ShardGone, ShardOperationError, ShardSupervisor
 
@@ -172,7 +173,7 @@ class SessionSender:
         try:
             data, content_type = self._fetch_url(media["url"])
         except Exception as exc:
-            raise UnsendableMessage(f"media_fetch_failed: {exc}") from exc
+            raise UnsendableMessage(f"media_fetch_failed: {failure_reason(exc)}") from exc
         return Media(data=data, mimetype=media.get("mimetype") or content_type or "application/octet-stream",
                      filename=media.get("filename"))
 

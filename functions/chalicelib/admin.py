@@ -4,14 +4,15 @@ from chalice import Blueprint
 
 from whatsam.bootstrap import container
 from whatsam.http.admin_schemas import UpdateUserRequest
-from whatsam.http.endpoint import Call, endpoint, int_query, query_param
+from whatsam.http.endpoint import Call, endpoint
+from whatsam.http.params import CURSOR, id_query, page_size
 from whatsam.http.presenters import session_view, user_view
 
 bp = Blueprint(__name__)
 
 
-def _page_size(call: Call) -> int:
-    return int_query(call.request, "limit", default=50, minimum=1, maximum=200) or 50
+PAGE_SIZE = page_size(50, 200)
+WORKER = id_query("worker", "Only sessions this worker hosts", "worker_id")
 
 
 @endpoint(bp, "GET", "/v1/admin/stats", summary="Users, sessions and workers by status, messages today",
@@ -21,9 +22,9 @@ def admin_stats(call: Call) -> dict:
 
 
 @endpoint(bp, "GET", "/v1/admin/users", summary="Every user, paged (`?limit=&cursor=`)", tag="admin", auth="admin",
-          errors=(400,))
+          errors=(400,), query=(PAGE_SIZE, CURSOR))
 def admin_list_users(call: Call) -> dict:
-    users, cursor = container().admin.users(limit=_page_size(call), cursor=query_param(call.request, "cursor"))
+    users, cursor = container().admin.users(limit=PAGE_SIZE.get(call.request), cursor=CURSOR.read(call.request))
     return {"users": [user_view(u) for u in users], "next_cursor": cursor}
 
 
@@ -35,10 +36,9 @@ def admin_update_user(call: Call, user_id: str) -> dict:
 
 
 @endpoint(bp, "GET", "/v1/admin/sessions", summary="Sessions, all or hosted by one worker (`?worker=`), paged",
-          tag="admin", auth="admin", errors=(400, 404))
+          tag="admin", auth="admin", errors=(400, 404), query=(WORKER, PAGE_SIZE, CURSOR))
 def admin_list_sessions(call: Call) -> dict:
-    worker = (query_param(call.request, "worker") or "").strip() or None
-    cards, cursor = container().admin.sessions(worker_id=worker, limit=_page_size(call),
-                                               cursor=query_param(call.request, "cursor"))
+    cards, cursor = container().admin.sessions(worker_id=WORKER.read(call.request),
+                                               limit=PAGE_SIZE.get(call.request), cursor=CURSOR.read(call.request))
     return {"sessions": [{**session_view(card), "tenant_id": card.tenant_id} for card in cards],
             "next_cursor": cursor}

@@ -6,7 +6,8 @@ from chalice import Blueprint, Cron
 
 from whatsam.bootstrap import container
 from whatsam.domain.model import utcnow
-from whatsam.http.endpoint import Call, endpoint, query_param
+from whatsam.http.endpoint import Call, endpoint
+from whatsam.http.params import Query, id_query
 from whatsam.metering.periods import parse_day_range, parse_month
 from whatsam.metering.totals import total
 
@@ -27,13 +28,20 @@ def close_month(event: Any) -> dict:
     return {"sync": synced.to_dict(), "close": billing.close.close_previous_month().to_dict()}
 
 
+_DAY = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+USAGE_FROM = Query("from", "First day, YYYY-MM-DD (default: 30 days before `to`)", max_length=10, pattern=_DAY,
+                   rule="a date written YYYY-MM-DD")
+USAGE_TO = Query("to", "Last day, YYYY-MM-DD (default: today)", max_length=10, pattern=_DAY,
+                 rule="a date written YYYY-MM-DD")
+USAGE_SESSION = id_query("session_id", "Only this session's usage", "session_id")
+
+
 @endpoint(bp, "GET", "/v1/usage", summary="Daily usage (`?from=&to=` YYYY-MM-DD, `&session_id=`)", tag="billing",
-          auth="user", errors=(400, 404))
+          auth="user", errors=(400, 404), query=(USAGE_FROM, USAGE_TO, USAGE_SESSION))
 def get_usage(call: Call) -> dict:
     owner = call.user.user
-    start, end = parse_day_range(query_param(call.request, "from"), query_param(call.request, "to"),
-                                 today=utcnow().date())
-    session_id = query_param(call.request, "session_id") or None
+    start, end = parse_day_range(USAGE_FROM.read(call.request), USAGE_TO.read(call.request), today=utcnow().date())
+    session_id = USAGE_SESSION.read(call.request)
     days = container().billing.usage.daily(owner, start, end, session_id=session_id)
     return {"from": start.isoformat(), "to": end.isoformat(), "session_id": session_id, "timezone": "UTC",
             "days": [{"date": d.day.isoformat(), **d.totals.to_dict()} for d in days],

@@ -4,7 +4,7 @@ from chalice import Blueprint
 
 from whatsam.bootstrap import container
 from whatsam.contracts.groups import Group
-from whatsam.http.endpoint import Call, endpoint, query_param
+from whatsam.http.endpoint import Call, endpoint
 from whatsam.http.group_schemas import (
     CommunityLink,
     CreateCommunityRequest,
@@ -22,6 +22,7 @@ from whatsam.http.group_schemas import (
     ParticipantsRequest,
     UpdateGroupRequest,
 )
+from whatsam.http.params import Query
 from whatsam.messaging.media import decode_base64
 
 bp = Blueprint(__name__)
@@ -39,10 +40,14 @@ def create_group(call: Call) -> dict:
     return container().groups.create(call.key.session_id, body.subject, body.participants, body.description)
 
 
+_REFRESH = Query("refresh", "`true` asks WhatsApp instead of answering from the list kept from events",
+                 enum=("true", "false"))
+
+
 @endpoint(bp, "GET", "/v1/groups", summary="The groups the session is in (`?refresh=true` asks WhatsApp)",
-          tag="groups", auth="api_key", errors=_ERRORS, response=GroupList)
+          tag="groups", auth="api_key", errors=_ERRORS, response=GroupList, query=(_REFRESH,))
 def list_groups(call: Call) -> dict:
-    refresh = (query_param(call.request, "refresh") or "").lower() in ("1", "true", "yes")
+    refresh = _REFRESH.read(call.request) == "true"
     return {"groups": container().groups.joined(call.key.session_id, refresh=refresh)}
 
 

@@ -3,7 +3,8 @@ from typing import Any
 from chalice import Blueprint
 
 from whatsam.bootstrap import container
-from whatsam.http.endpoint import Call, endpoint, int_query, query_param
+from whatsam.http.endpoint import Call, endpoint
+from whatsam.http.params import CURSOR, PATH_PARAMS, IntQuery, Query, page_size
 from whatsam.http.presenters import message_view
 from whatsam.http.schemas import MarkReadRequest, MediaUploadRequest, PresenceRequest
 from whatsam.messaging.requests import SendMessageBody
@@ -27,12 +28,20 @@ def send_message(call: Call) -> dict:
     return _view(record)
 
 
+HISTORY_LIMIT = page_size(50, 200)
+CHAT = Query("chat", "Only this chat: " + PATH_PARAMS["chat"].description.lower(),
+             max_length=PATH_PARAMS["chat"].max_length, pattern=PATH_PARAMS["chat"].pattern, code="invalid_recipient",
+             rule="a phone number or a WhatsApp JID")
+JOURNAL_AFTER = IntQuery("after", "The last `seq` seen", minimum=0, maximum=2**62, default=0)
+JOURNAL_LIMIT = page_size(100, 500)
+
+
 @endpoint(bp, "GET", "/v1/messages", summary="Message history, newest first (`?chat=&cursor=&limit=`)",
-          tag="messages", auth="api_key")
+          tag="messages", auth="api_key", query=(HISTORY_LIMIT, CHAT, CURSOR))
 def list_messages(call: Call) -> dict:
-    limit = int_query(call.request, "limit", default=50, minimum=1, maximum=200) or 50
-    records, cursor = container().messaging.history(call.key.session_id, chat=query_param(call.request, "chat"),
-                                                    cursor=query_param(call.request, "cursor"), limit=limit)
+    records, cursor = container().messaging.history(call.key.session_id, chat=CHAT.read(call.request),
+                                                    cursor=CURSOR.read(call.request),
+                                                    limit=HISTORY_LIMIT.get(call.request))
     return {"messages": [_view(r) for r in records], "next_cursor": cursor}
 
 
@@ -69,11 +78,10 @@ def contact_exists(call: Call, phone: str) -> dict:
 
 
 @endpoint(bp, "GET", "/v1/sessions/{session_id}/events", summary="The session's event journal (`?after=SEQ&limit=`)",
-          tag="sessions", auth="user", errors=(404,))
+          tag="sessions", auth="user", errors=(404,), query=(JOURNAL_AFTER, JOURNAL_LIMIT))
 def session_events(call: Call, session_id: str) -> dict:
     services = container()
     card = services.sessions.get(call.user.user, session_id)
-    after = int_query(call.request, "after", default=0, minimum=0, maximum=2**62) or 0
-    limit = int_query(call.request, "limit", default=100, minimum=1, maximum=500) or 100
+    after, limit = JOURNAL_AFTER.get(call.request), JOURNAL_LIMIT.get(call.request)
     events = services.messaging.journal(card.session_id, after, limit)
     return {"events": events, "next_after": events[-1]["seq"] if events else after}

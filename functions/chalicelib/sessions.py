@@ -1,7 +1,8 @@
 from chalice import Blueprint, Response
 
 from whatsam.bootstrap import container
-from whatsam.http.endpoint import Call, endpoint, int_query, query_param
+from whatsam.http.endpoint import Call, endpoint
+from whatsam.http.params import IntQuery, Query
 from whatsam.http.presenters import api_key_view, session_view
 from whatsam.http.schemas import (
     CreateApiKeyRequest,
@@ -87,21 +88,26 @@ def key_session(call: Call) -> dict:
     return session_view(container().sessions.get(call.key.user, call.key.session_id))
 
 
+STATUS_SINCE = IntQuery("since", "The `status_version` last seen", minimum=0, maximum=2**53)
+STATUS_WAIT = IntQuery("wait", "Seconds to wait for a change", minimum=0, maximum=MAX_WAIT_SECONDS, default=0)
+QR_FORMAT = Query("format", "`png` for the image", enum=("png", "json"))
+
+
 @endpoint(bp, "GET", "/v1/sessions/{session_id}/status",
           summary="Status, phone, worker and version; `?wait=N&since=V` long-polls up to 25 s for a change",
-          tag="sessions", auth="user", errors=(404,))
+          tag="sessions", auth="user", errors=(404,), query=(STATUS_SINCE, STATUS_WAIT))
 def session_status(call: Call, session_id: str) -> dict:
-    since = int_query(call.request, "since", default=None, minimum=0, maximum=2**53)
-    wait = int_query(call.request, "wait", default=0, minimum=0, maximum=MAX_WAIT_SECONDS) or 0
+    since = STATUS_SINCE.read(call.request)
+    wait = STATUS_WAIT.get(call.request)
     return session_view(container().status.wait_for_change(call.user.user, session_id, since=since, wait=wait))
 
 
 @endpoint(bp, "GET", "/v1/sessions/{session_id}/qr",
           summary="The current QR code: string, PNG data URL and expiry; `?format=png` for the image",
-          tag="sessions", auth="user", errors=(404,))
+          tag="sessions", auth="user", errors=(404,), query=(QR_FORMAT,))
 def session_qr(call: Call, session_id: str) -> Response | dict:
     qr = container().status.current_qr(call.user.user, session_id)
-    if query_param(call.request, "format") == "png":
+    if QR_FORMAT.read(call.request) == "png":
         return Response(body=qr_png(qr["qr"]), status_code=200,
                         headers={"Content-Type": "image/png", "Cache-Control": "no-store"})
     return qr_view(qr)

@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
 from whatsam.bootstrap import container
-from whatsam.errors import ValidationFailed
-from whatsam.http.endpoint import Call, endpoint, int_query, query_param
+from whatsam.http.endpoint import Call, endpoint
+from whatsam.http.params import CURSOR, Query, page_size
 from whatsam.http.presenters import iso
 from whatsam.webhooks.jobs import decode_job
 from whatsam.webhooks.models import DeliveryStatus
@@ -101,19 +101,19 @@ def recover_webhook(call: Call, webhook_id: str) -> dict:
     return {"recovered": result.recovered, "complete": result.complete, "next_since": iso(result.next_since)}
 
 
+DELIVERY_STATUS = Query("status", "Only deliveries in this state", enum=tuple(s.value for s in DeliveryStatus))
+DELIVERIES_LIMIT = page_size(20, 100)
+
+
 @endpoint(bp, "GET", "/v1/webhooks/{webhook_id}/deliveries",
           summary="The delivery log, newest first, every attempt with time, status code, latency and error "
-                  "class; `?status=&limit=&cursor=`", tag="webhooks", auth="user", errors=(404,))
+                  "class; `?status=&limit=&cursor=`", tag="webhooks", auth="user", errors=(404,),
+          query=(DELIVERY_STATUS, DELIVERIES_LIMIT, CURSOR))
 def list_deliveries(call: Call, webhook_id: str) -> dict:
-    limit = int_query(call.request, "limit", default=20, minimum=1, maximum=100) or 20
-    raw_status = query_param(call.request, "status")
-    try:
-        status = DeliveryStatus(raw_status) if raw_status else None
-    except ValueError as exc:
-        raise ValidationFailed("`status` must be one of: " + ", ".join(s.value for s in DeliveryStatus) + ".",
-                               code="invalid_query", details={"parameter": "status"}) from exc
+    raw_status = DELIVERY_STATUS.read(call.request)
     deliveries, cursor = container().webhooks.service.deliveries(
-        call.user.user, webhook_id, limit=limit, cursor=query_param(call.request, "cursor") or None, status=status)
+        call.user.user, webhook_id, limit=DELIVERIES_LIMIT.get(call.request), cursor=CURSOR.read(call.request),
+        status=DeliveryStatus(raw_status) if raw_status else None)
     return {"deliveries": [delivery_view(d) for d in deliveries], "next_cursor": cursor}
 
 

@@ -269,3 +269,99 @@ def test_failed_register_leaves_the_email_free(ctx: Ctx, check_error: Any, servi
                              raw=json.dumps({"email": email, "password": "p" * (LIMIT + 1)})), 413)
     assert services.users.get_by_email(email) is None
     assert ctx.api.register(email=email)["user"]["email"] == email
+
+
+
+# ---------------------------------------------------------------- strict types, control characters, field names
+
+
+@pytest.fixture(scope="module")
+def key(ctx: Ctx) -> str:
+    reply = ctx.api.call("POST", f"/v1/sessions/{ctx.sid}/api-keys", json_body={"name": "sender"}, token=ctx.token)
+    assert reply.status == 201, reply.body
+    return str(reply.body["key"])
+
+
+@pytest.fixture(scope="module")
+def webhook_id(ctx: Ctx) -> str:
+    reply = ctx.api.call("POST", "/v1/webhooks", json_body={"url": "http://127.0.0.1:9/in", "events": ["*"]},
+                         token=ctx.token)
+    assert reply.status == 201, reply.body
+    return str(reply.body["id"])
+
+
+TO = "+14155552671"
+
+
+@pytest.mark.parametrize("flag", ["false", "true", 0, 1, "0", None], ids=repr)
+def test_flags_take_only_true_or_false(ctx: Ctx, check_error: Any, key: str, webhook_id: str, flag: Any) -> None:
+    for path, body, field, credentials in [
+        (f"/v1/webhooks/{webhook_id}", {"enabled": flag}, "enabled", {"token": ctx.token}),
+        ("/v1/messages", {"type": "text", "to": TO, "text": "hi", "link_preview": flag}, "link_preview",
+         {"api_key": key}),
+        ("/v1/messages", {"type": "audio", "to": TO, "media": {"media_id": "med_x"}, "voice_note": flag},
+         "voice_note", {"api_key": key}),
+    ]:
+        if flag is None and field == "enabled":
+            continue  # `null` leaves an optional field unchanged
+        method = "PATCH" if "webhooks" in path else "POST"
+        error = check_error(ctx.api.call(method, path, json_body=body, **credentials), 400, "validation_error")
+        assert _fields(error) == {field}, error
+    assert ctx.api.call("GET", f"/v1/webhooks/{webhook_id}", token=ctx.token).body["enabled"] is True
+
+
+def test_counts_and_coordinates_are_numbers_not_strings(ctx: Ctx, check_error: Any, key: str) -> None:
+    poll = {"type": "poll", "to": TO, "poll": {"name": "q", "options": ["a", "b"], "selectable_count": "2"}}
+    assert _fields(check_error(ctx.api.call("POST", "/v1/messages", json_body=poll, api_key=key), 400)) == {
+        "poll.selectable_count"}
+    where = {"type": "location", "to": TO, "latitude": "52.5", "longitude": 13}
+    assert _fields(check_error(ctx.api.call("POST", "/v1/messages", json_body=where, api_key=key), 400)) == {
+        "latitude"}
+
+
+CONTROL = ["\x00", "\n", "\r", "\x1b", "\x7f", "\u2028"]
+
+
+@pytest.mark.parametrize("char", CONTROL, ids=[f"U+{ord(c):04X}" for c in CONTROL])
+def test_no_control_characters_in_names_emails_or_descriptions(ctx: Ctx, check_error: Any, key: str,
+                                                              char: str) -> None:
+    for method, path, body, field, credentials in [
+        ("POST", "/v1/auth/register", {"email": f"a{char}b@example.com", "password": "long enough pw"}, "email", {}),
+        ("POST", "/v1/auth/register", {"email": "ctl@example.com", "password": "long enough pw",
+                                       "name": f"Ann{char}X"}, "name", {}),
+        ("POST", "/v1/auth/login", {"email": f"a{char}b@example.com", "password": "whatever"}, "email", {}),
+        ("PATCH", f"/v1/sessions/{ctx.sid}", {"name": f"Sales{char}X"}, "name", {"token": ctx.token}),
+        ("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/in", "events": ["*"], "description": f"d{char}\x00"},
+         "description", {"token": ctx.token}),
+        ("POST", "/v1/messages", {"type": "contact", "to": TO, "contact": {"name": f"Ann{char}TEL:+1", "phone": TO}},
+         "contact.name", {"api_key": key}),
+        ("POST", "/v1/messages", {"type": "image", "to": TO, "media": {"media_id": "med_x", "filename": f"a{char}"}},
+         "media.filename", {"api_key": key}),
+    ]:
+        error = check_error(ctx.api.call(method, path, json_body=body, **credentials), 400, "validation_error")
+        assert _fields(error) == {field}, (path, body, error)
+        if field != "email":  # an email's pattern already refuses whitespace, and says so
+            assert "control characters" in error["details"]["errors"][0]["message"], error
+
+
+def test_message_text_may_hold_line_breaks(ctx: Ctx, key: str) -> None:
+    # Validation passes (the card is not connected, so the send itself is refused with a 409).
+    reply = ctx.api.call("POST", "/v1/messages", json_body={"type": "text", "to": TO, "text": "one\ntwo\tthree"},
+                         api_key=key)
+    assert reply.status == 409, reply.body
+
+
+@pytest.mark.parametrize(("body", "field", "message"), [
+    ({"to": TO, "text": "hi"}, "type", "Field required"),
+    ({"type": "fax", "to": TO}, "type", "Input should be one of 'text', 'image'"),
+    ({"type": "text", "to": TO, "text": 5}, "text", "Input should be a valid string"),
+    ({"type": "text", "to": TO}, "text", "Field required"),
+    ({"type": "poll", "to": TO, "poll": {"name": 5, "options": ["a", "b"]}}, "poll.name", "valid string"),
+    ({"type": "image", "to": TO, "media": {}}, "media", "give exactly one of `url`, `base64`, `media_id`"),
+], ids=["no-type", "unknown-type", "wrong-type", "missing", "nested", "rule"])
+def test_validation_errors_speak_the_api_field_names(ctx: Ctx, check_error: Any, key: str, body: dict[str, Any],
+                                                     field: str, message: str) -> None:
+    error = check_error(ctx.api.call("POST", "/v1/messages", json_body=body, api_key=key), 400, "validation_error")
+    problems = error["details"]["errors"]
+    assert [p["field"] for p in problems] == [field], problems
+    assert message in problems[0]["message"] and "Value error" not in problems[0]["message"], problems

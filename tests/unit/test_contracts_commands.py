@@ -9,6 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from whatsam.contracts.commands import ConnectSession, decode_command
+from whatsam.contracts.events import SessionStatusEvent, decode_event
+from whatsam.webhooks.jobs import DeliveryJob, decode_job
 
 WHEN = datetime(2025, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
 
@@ -42,11 +44,21 @@ def test_missing_type_is_rejected() -> None:
         decode_command(json.dumps(data))
 
 
-def test_extra_fields_are_rejected() -> None:
+def test_a_newer_senders_extra_fields_are_ignored() -> None:
+    # A rolling deploy: the newer side adds a field; the older side still takes the message.
     data = json.loads(_command().to_json())
     data["priority"] = "high"
-    with pytest.raises(ValidationError):
-        decode_command(json.dumps(data))
+    decoded = decode_command(json.dumps(data))
+    assert decoded == _command() and "priority" not in decoded.model_dump()
+
+
+def test_events_and_jobs_ignore_fields_they_do_not_know_either() -> None:
+    event = SessionStatusEvent(event_id="evt_1", session_id="ses_1", tenant_id="usr_1", worker_id="w-1",
+                               occurred_at=WHEN, seq=3, status="connected")
+    data = {**json.loads(event.to_json()), "battery": 81}
+    assert decode_event(json.dumps(data)) == event
+    job = DeliveryJob(delivery_id="msg_1", round=1, attempt=2)
+    assert decode_job(json.dumps({**json.loads(job.to_json()), "trace_id": "t"})) == job
 
 
 @pytest.mark.parametrize("field", ["session_id", "tenant_id", "status_version", "requested_at"])

@@ -10,6 +10,7 @@ from openapi_spec_validator import validate
 
 from whatsam.http.endpoint import Call, endpoint
 from whatsam.http.openapi import build_document
+from whatsam.http.params import CURSOR, IntQuery
 from whatsam.http.schemas import CreateApiKeyRequest, CreateSessionRequest, UpdateSessionRequest
 
 
@@ -25,25 +26,25 @@ def _small_app(patch_body: type | None = None) -> Chalice:
     def create_thing(call: Call) -> dict:
         return {}
 
-    @endpoint(bp, "GET", "/things/{thing_id}", summary="Read a thing", tag="things", auth="api_key",
+    @endpoint(bp, "GET", "/things/{session_id}", summary="Read a thing", tag="things", auth="api_key",
               errors=(404,))
-    def read_thing(call: Call, thing_id: str) -> dict:
+    def read_thing(call: Call, session_id: str) -> dict:
         return {}
 
-    @endpoint(bp, "DELETE", "/things/{thing_id}/keys/{key_id}", summary="Revoke", tag="keys", auth="admin",
+    @endpoint(bp, "DELETE", "/things/{session_id}/keys/{key_id}", summary="Revoke", tag="keys", auth="admin",
               status=204, response_description="Revoked")
-    def revoke_key(call: Call, thing_id: str, key_id: str) -> None:
+    def revoke_key(call: Call, session_id: str, key_id: str) -> None:
         return None
 
-    @endpoint(bp, "POST", "/things/{thing_id}/keys", summary="New key", tag="keys", auth="user",
+    @endpoint(bp, "POST", "/things/{session_id}/keys", summary="New key", tag="keys", auth="user",
               body=CreateApiKeyRequest, status=201)
-    def new_key(call: Call, thing_id: str) -> dict:
+    def new_key(call: Call, session_id: str) -> dict:
         return {}
 
     if patch_body is not None:
-        @endpoint(bp, "PATCH", "/things/{thing_id}", summary="Rename", tag="things", auth="user",
+        @endpoint(bp, "PATCH", "/things/{session_id}", summary="Rename", tag="things", auth="user",
                   body=patch_body)
-        def rename_thing(call: Call, thing_id: str) -> dict:
+        def rename_thing(call: Call, session_id: str) -> dict:
             return {}
 
     app = Chalice(app_name="tiny")
@@ -108,8 +109,8 @@ def test_security_per_auth(document: dict[str, Any]) -> None:
     paths = document["paths"]
     assert paths["/things"]["get"]["security"] == []
     assert paths["/things"]["post"]["security"] == [{"bearerJwt": []}]
-    assert paths["/things/{thing_id}/keys/{key_id}"]["delete"]["security"] == [{"bearerJwt": []}]
-    api_key_security = paths["/things/{thing_id}"]["get"]["security"]
+    assert paths["/things/{session_id}/keys/{key_id}"]["delete"]["security"] == [{"bearerJwt": []}]
+    api_key_security = paths["/things/{session_id}"]["get"]["security"]
     assert {name for requirement in api_key_security for name in requirement} == {"bearerApiKey", "headerApiKey"}
     schemes = document["components"]["securitySchemes"]
     for op in (op for ops in paths.values() for op in ops.values()):
@@ -123,17 +124,41 @@ def test_statuses_and_errors(document: dict[str, Any]) -> None:
     assert set(paths["/things"]["get"]["responses"]) == {"200"}
     # Authenticated routes are charged the API-call rate limits, so they may answer 429.
     assert set(paths["/things"]["post"]["responses"]) == {"201", "400", "401", "409", "413", "429"}
-    assert set(paths["/things/{thing_id}"]["get"]["responses"]) == {"200", "401", "404", "429"}
-    assert set(paths["/things/{thing_id}/keys/{key_id}"]["delete"]["responses"]) == {"204", "401", "403", "429"}
+    assert set(paths["/things/{session_id}"]["get"]["responses"]) == {"200", "401", "404", "429"}
+    # A path id may name nothing: 404.
+    assert set(paths["/things/{session_id}/keys/{key_id}"]["delete"]["responses"]) == {"204", "401", "403", "404",
+                                                                                      "429"}
     error_ref = paths["/things"]["post"]["responses"]["409"]["content"]["application/json"]["schema"]["$ref"]
     assert "error" in _resolve(document, error_ref)["properties"]
 
 
 def test_path_parameters(document: dict[str, Any]) -> None:
-    params = document["paths"]["/things/{thing_id}/keys/{key_id}"]["delete"]["parameters"]
-    assert [(p["name"], p["in"], p["required"]) for p in params] == [("thing_id", "path", True),
+    params = document["paths"]["/things/{session_id}/keys/{key_id}"]["delete"]["parameters"]
+    assert [(p["name"], p["in"], p["required"]) for p in params] == [("session_id", "path", True),
                                                                       ("key_id", "path", True)]
     assert "parameters" not in document["paths"]["/things"]["post"]
+    # Each says how it is written, so a generator can make both valid and invalid ones.
+    session_schema = params[0]["schema"]
+    assert session_schema["pattern"] == "^ses_[0-9a-z]{25}$" and session_schema["maxLength"] == 29
+    assert params[1]["schema"]["pattern"] == "^key_[0-9a-z]{25}$"
+
+
+def test_query_parameters_are_documented_and_checked() -> None:
+    bp = Blueprint("paged")
+    limit = IntQuery("limit", "Page size", minimum=1, maximum=50, default=10)
+
+    @endpoint(bp, "GET", "/pages", summary="Pages", tag="pages", auth="none", query=(limit, CURSOR))
+    def pages(call: Call) -> dict:
+        return {"limit": limit.get(call.request), "cursor": CURSOR.read(call.request)}
+
+    app = Chalice(app_name="paged")
+    app.register_blueprint(bp)
+    operation = build_document(app.routes)["paths"]["/pages"]["get"]
+    assert [(p["name"], p["in"], p["required"]) for p in operation["parameters"]] == [
+        ("limit", "query", False), ("cursor", "query", False)]
+    assert operation["parameters"][0]["schema"] == {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}
+    assert operation["parameters"][1]["schema"]["maxLength"] == 512
+    assert "400" in operation["responses"]
 
 
 def test_optional_fields_body_still_yields_valid_openapi() -> None:

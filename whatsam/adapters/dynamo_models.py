@@ -34,6 +34,8 @@ class UserModel(Model):
     # Counted in the same transaction that creates or deletes a card, so the tier limit
     # holds under concurrent creates.
     session_count = NumberAttribute(default=0)
+    # Likewise the webhook endpoints (`EndpointRepository`); absent on users from before it.
+    webhook_count = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
 
 

@@ -7,7 +7,10 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Unknown fields are ignored, not refused: during a rolling deploy a newer worker or API
+    # adds a field that the older side must still accept (it simply does not know it yet).
+    # Request bodies typed by people are the opposite: `whatsam.http.schemas.Body` refuses them.
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     def to_json(self) -> str:
         return self.model_dump_json()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hmac
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from whatsam.bootstrap import container
 from whatsam.domain.model import User
 from whatsam.errors import AppError, Forbidden, PayloadTooLarge, Unauthorized, ValidationFailed
+from whatsam.http.params import PATH_PARAMS, IntQuery, QueryParam, check_path
 from whatsam.http.rate_limits import Gate, RouteLimit, charges_for
 from whatsam.metering.counters import Metric
 from whatsam.services.principals import KeyPrincipal, UserPrincipal
@@ -39,6 +41,7 @@ class RouteDoc:
     rate_limited: bool = False
     # The success answer's schema, where the route documents one.
     response: type[BaseModel] | None = None
+    query: tuple[QueryParam, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,21 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
+# What to send, said when a route gets none or the other kind of credential.
+_ASK_FOR_KEY = ("This route takes a session API key: send it as `Authorization: Bearer wsk_…` or `X-Api-Key`"
+                "{not_the_other}.")
+_ASK_FOR_LOGIN = ("This route takes a user access token (from /v1/auth/login): send it as "
+                  "`Authorization: Bearer <access token>`{not_the_other}.")
+
+
+def _looks_like_api_key(credential: str) -> bool:
+    return credential.startswith("wsk_")
+
+
+def _looks_like_jwt(credential: str) -> bool:
+    return credential.count(".") == 2 and credential.startswith("eyJ")
+
+
 def authenticate(request: Request, auth: Auth) -> UserPrincipal | KeyPrincipal | None:
     if auth == "none":
         return None
@@ -84,12 +102,18 @@ def authenticate(request: Request, auth: Auth) -> UserPrincipal | KeyPrincipal |
     if auth == "api_key":
         key = request.headers.get("x-api-key") or bearer_token(request)
         if not key:
-            raise Unauthorized("Send the session API key as `Authorization: Bearer wsk_…` or `X-Api-Key`.",
-                               code="missing_api_key")
+            raise Unauthorized(_ASK_FOR_KEY.format(not_the_other=""), code="missing_api_key")
+        if _looks_like_jwt(key):
+            raise Unauthorized(_ASK_FOR_KEY.format(not_the_other=", not a user access token"),
+                               code="invalid_api_key")
         return authenticator.from_api_key(key)
     token = bearer_token(request)
     if not token:
-        raise Unauthorized("Send `Authorization: Bearer <access token>`.", code="missing_token")
+        sent_a_key = bool(request.headers.get("x-api-key"))
+        raise Unauthorized(_ASK_FOR_LOGIN.format(not_the_other=", not a session API key" if sent_a_key else ""),
+                           code="missing_token")
+    if _looks_like_api_key(token):
+        raise Unauthorized(_ASK_FOR_LOGIN.format(not_the_other=", not a session API key"), code="invalid_token")
     principal = authenticator.user_from_token(token)
     if auth == "admin" and not principal.user.is_admin:
         raise Forbidden("Administrators only.", code="admin_required")
@@ -116,9 +140,41 @@ def parse_body(request: Request, model: type[BaseModel], limit: int | None = Non
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
-                    for err in exc.errors(include_url=False, include_input=False)]
+        problems = [_problem(err, data) for err in exc.errors(include_url=False, include_input=False)]
         raise ValidationFailed("The body is not valid.", details={"errors": problems}) from exc
+
+
+def _field_path(loc: tuple[int | str, ...], data: Any) -> list[str]:
+    """The field as the caller wrote it. Pydantic puts the tag of a discriminated union
+    (`text` in `text.text`) and the member of a plain union (`str`) into the location: the
+    first step into an object that equals its `type` is the tag, and a step that is neither a
+    key nor an index of what was sent is a union member; both are left out."""
+    path: list[str] = []
+    node = data
+    tag_taken = False
+    for step in loc:
+        if isinstance(node, dict) and not tag_taken and node.get("type") == step:
+            tag_taken = True  # `type` already names the member
+        elif isinstance(node, dict) and isinstance(step, str):
+            path.append(step)
+            node, tag_taken = node.get(step), False
+        elif isinstance(node, list) and isinstance(step, int):
+            path.append(str(step))
+            node, tag_taken = (node[step] if 0 <= step < len(node) else None), False
+        elif node is None:
+            path.append(str(step))  # below a missing field
+    return path
+
+
+def _problem(err: Any, data: Any) -> dict[str, str]:
+    path = _field_path(tuple(err["loc"]), data)
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "union_tag_not_found":
+        path, message = [*path, "type"], "Field required"
+    elif err["type"] == "union_tag_invalid":
+        path = [*path, "type"]
+        message = f"Input should be one of {err['ctx']['expected_tags']}"
+    return {"field": ".".join(path) or "(body)", "message": message}
 
 
 _DEFAULT_ERRORS: dict[Auth, tuple[int, ...]] = {
@@ -126,25 +182,11 @@ _DEFAULT_ERRORS: dict[Auth, tuple[int, ...]] = {
 }
 
 
-def query_param(request: Request, name: str) -> str | None:
-    params = request.query_params
-    return None if params is None else params.get(name)
-
-
 def int_query(request: Request, name: str, *, default: int | None, minimum: int, maximum: int) -> int | None:
-    """An integer query parameter within bounds, or a 400 that names it."""
-    raw = query_param(request, name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ValidationFailed(f"`{name}` must be a whole number.", code="invalid_query",
-                               details={"parameter": name}) from exc
-    if not minimum <= value <= maximum:
-        raise ValidationFailed(f"`{name}` must be between {minimum} and {maximum}.", code="invalid_query",
-                               details={"parameter": name, "minimum": minimum, "maximum": maximum})
-    return value
+    """An integer query parameter within bounds, or a 400 that names it. Prefer declaring an
+    `IntQuery` and passing it to `endpoint(query=...)`: then the OpenAPI document shows it and
+    it is checked before the view runs."""
+    return IntQuery(name, name, minimum=minimum, maximum=maximum, default=default).read(request)
 
 
 # Callers whose every call is charged the API-call limits (and counted as an API call).
@@ -166,18 +208,32 @@ def rate_gate(limits: tuple[RouteLimit, ...], request: Request, principal: UserP
     return Gate(services.rate_limiter, charges_for(limits, principal, request, body, services.rate_policies))
 
 
+def _path_errors(path: str) -> tuple[int, ...]:
+    """A path id that names nothing is a 404; a malformed value (a month, a phone) a 400."""
+    names = re.findall(r"{(\w+)}", path)
+    unknown = set(names) - set(PATH_PARAMS)
+    assert not unknown, f"{path}: declare {unknown} in whatsam.http.params.PATH_PARAMS"
+    declared = [PATH_PARAMS[name] for name in names]
+    return tuple({404 if param.not_found else 400 for param in declared})
+
+
 def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, auth: Auth,
              body: type[BaseModel] | None = None, status: int = 200, errors: tuple[int, ...] = (),
              response_description: str = "OK", max_body: int | None = None,
              limits: tuple[RouteLimit, ...] = (), response: type[BaseModel] | None = None,
+             query: tuple[QueryParam, ...] = (),
              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`limits`: the route's own rate limits on top of the API-call limits every authenticated
-    call is charged (`messages`, `session_ops`, `login`, `register`)."""
+    call is charged (`messages`, `session_ops`, `login`, `register`). `query`: the query
+    parameters it reads, checked before the view runs and documented. Path parameters are
+    checked by their name (`whatsam.http.params.PATH_PARAMS`)."""
     rate_limited = auth in _METERED_AUTH or bool(limits)
     doc_errors = tuple(sorted(set(_DEFAULT_ERRORS[auth] + errors + ((400, 413) if body else ())
+                                  + ((400,) if query else ()) + _path_errors(path)
                                   + ((429,) if rate_limited else ()))))
     doc = RouteDoc(summary=summary, tag=tag, auth=auth, body=body, status=status, errors=doc_errors,
-                   response_description=response_description, rate_limited=rate_limited, response=response)
+                   response_description=response_description, rate_limited=rate_limited, response=response,
+                   query=query)
     body_first = bool(_BODY_KEYED.intersection(limits))
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -192,6 +248,9 @@ def endpoint(bp: Blueprint, method: str, path: str, *, summary: str, tag: str, a
             try:
                 if auth in _METERED_AUTH:
                     count_api_call(principal)
+                check_path(path_params)
+                for param in query:
+                    param.read(request)
                 if body is not None and parsed is None:
                     parsed = parse_body(request, body, max_body)
                 result = view(Call(request=request, principal=principal, body=parsed), **path_params)

@@ -1,5 +1,5 @@
-"""Cross-cutting HTTP behaviour: a request id on every response, and every error (ours,
-Chalice's own, or an unexpected one) in the spec's shape."""
+"""Cross-cutting HTTP behaviour: a request id and `Cache-Control: no-store` on every
+response, and every error (ours, Chalice's own, or an unexpected one) in the spec's shape."""
 
 from __future__ import annotations
 
@@ -78,6 +78,10 @@ def http_middleware(request: Request, get_response: Callable[[Request], Response
         log.exception("unhandled error", extra={"request_id": request_id})
         response = error_response(AppError("An internal error occurred."), request_id)
     response.headers[REQUEST_ID_HEADER] = request_id
+    # Answers carry tokens, keys, secrets and account data: no browser or proxy may keep one.
+    # A route that chose its own policy keeps it.
+    if not any(name.lower() == "cache-control" for name in response.headers):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from whatsam import __version__
 from whatsam.http.endpoint import RouteDoc
+from whatsam.http.params import PATH_PARAMS
 
 _ERROR_SCHEMA = {
     "type": "object",
@@ -68,9 +69,19 @@ def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str,
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _path_parameter(name: str) -> dict[str, Any]:
+    declared = PATH_PARAMS.get(name)
+    if declared is None:
+        return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    return {"name": name, "in": "path", "required": True, "description": declared.description,
+            "schema": declared.schema()}
+
+
 def _operation(view_name: str, path: str, doc: RouteDoc | None, components: dict[str, Any]) -> dict[str, Any]:
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-              for name in re.findall(r"{(\w+)}", path)]
+    params = [_path_parameter(name) for name in re.findall(r"{(\w+)}", path)]
+    if doc is not None:
+        params += [{"name": q.name, "in": "query", "required": False, "description": q.description,
+                    "schema": q.schema()} for q in doc.query]
     if doc is None:
         return {"operationId": view_name, "parameters": params, "responses": {"200": {"description": "OK"}}}
     op: dict[str, Any] = {

@@ -2,33 +2,92 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import typing
+import unicodedata
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from whatsam.contracts.events import AnyEvent
 
 _EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
 
+
+class _Multiline:
+    """Marks a text field that may hold line breaks and tabs (a message, a caption, a password)."""
+
+
+MULTILINE = _Multiline()
+_LINE_BREAKS = frozenset("\t\n\r")
+
 Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=_EMAIL)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MULTILINE]
+
+
+def _control_character(text: str, *, multiline: bool) -> str | None:
+    """The first character no text field may hold (control characters, lone surrogates; line
+    breaks too, unless `multiline`), or None."""
+    for char in text:
+        if multiline and char in _LINE_BREAKS:
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp"):
+            return char
+    return None
+
+
+def _marked_multiline(annotation: Any) -> bool:
+    """MULTILINE anywhere in the annotation (inside `Annotated[...] | None` too)."""
+    if typing.get_origin(annotation) is typing.Annotated and MULTILINE in typing.get_args(annotation)[1:]:
+        return True
+    return any(_marked_multiline(arg) for arg in typing.get_args(annotation))
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _strings(item)]
+    return []
 
 
 class Body(BaseModel):
+    """A request body: unknown fields are refused (a typo is a 400, not silently ignored), and
+    no text field holds control characters (NUL, ESC, line breaks that would start another
+    vCard or log line); fields marked MULTILINE may hold line breaks and tabs."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        multiline = field is not None and (MULTILINE in field.metadata or _marked_multiline(field.annotation))
+        for text in _strings(value):
+            found = _control_character(text, multiline=multiline)
+            if found is not None:
+                raise ValueError(f"must not contain control characters (found U+{ord(found):04X})")
+        return value
 
 
 class RegisterRequest(Body):
     email: Email
     # OWASP ASVS: at least 8 characters, long passphrases allowed; argon2 cost is per call, not per byte.
-    password: str = Field(min_length=8, max_length=256)
+    password: Annotated[str, Field(min_length=8, max_length=256), MULTILINE]
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
 
 
 class LoginRequest(Body):
     email: Email
-    password: str = Field(min_length=1, max_length=256)
+    password: Annotated[str, Field(min_length=1, max_length=256), MULTILINE]
 
 
 class RefreshRequest(Body):
@@ -54,13 +113,6 @@ class UpdateSessionRequest(Body):
 class CreateApiKeyRequest(Body):
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
 
-    @field_validator("name")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if not value.isprintable():
-            raise ValueError("must be printable text")
-        return value
-
 
 class PairingCodeRequest(Body):
     phone: str = Field(min_length=4, max_length=32)
@@ -68,7 +120,7 @@ class PairingCodeRequest(Body):
 
 class DevInboundRequest(Body):
     from_: str = Field(alias="from", min_length=4, max_length=32)
-    text: str = Field(min_length=1, max_length=4096)
+    text: Annotated[str, Field(min_length=1, max_length=4096), MULTILINE]
 
 
 class InternalEventsRequest(Body):

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
+from pydantic import Field, RootModel, Strict, StrictBool, StrictInt, field_validator, model_validator
+
+from whatsam.http.schemas import MULTILINE, Body
 
 _TEXT_MAX = 4096
 _CAPTION_MAX = 1024
 
+# Text a person reads in the chat: line breaks and tabs are part of it.
+MessageText = Annotated[str, Field(min_length=1, max_length=_TEXT_MAX), MULTILINE]
+Caption = Annotated[str, Field(max_length=_CAPTION_MAX), MULTILINE]
+# Strict: `"false"`, `0` or `"1"` for a flag or a count is a 400, not a guess.
+Flag = StrictBool
+Degrees = Annotated[float, Strict()]  # a whole number is a number too
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+
+class _Strict(Body):
+    pass
 
 
 class MediaInput(_Strict):
@@ -54,32 +63,32 @@ class _Mentions(_Strict):
 
 class TextMessage(_Base, _Mentions):
     type: Literal["text"]
-    text: str = Field(min_length=1, max_length=_TEXT_MAX)
-    link_preview: bool = False
+    text: MessageText
+    link_preview: Flag = False
 
 
 class ImageMessage(_Base, _Mentions):
     type: Literal["image"]
     media: MediaInput
-    caption: str | None = Field(default=None, max_length=_CAPTION_MAX)
+    caption: Caption | None = None
 
 
 class VideoMessage(_Base, _Mentions):
     type: Literal["video"]
     media: MediaInput
-    caption: str | None = Field(default=None, max_length=_CAPTION_MAX)
+    caption: Caption | None = None
 
 
 class AudioMessage(_Base):
     type: Literal["audio"]
     media: MediaInput
-    voice_note: bool = False
+    voice_note: Flag = False
 
 
 class DocumentMessage(_Base, _Mentions):
     type: Literal["document"]
     media: MediaInput
-    caption: str | None = Field(default=None, max_length=_CAPTION_MAX)
+    caption: Caption | None = None
 
 
 class StickerMessage(_Base):
@@ -89,8 +98,8 @@ class StickerMessage(_Base):
 
 class LocationMessage(_Base):
     type: Literal["location"]
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
+    latitude: Degrees = Field(ge=-90, le=90)
+    longitude: Degrees = Field(ge=-180, le=180)
     name: str | None = Field(default=None, max_length=256)
     address: str | None = Field(default=None, max_length=512)
 
@@ -105,7 +114,7 @@ class ContactMessage(_Base):
 
     type: Literal["contact"]
     contact: ContactCard | None = None
-    vcard: str | None = Field(default=None, max_length=8192)
+    vcard: Annotated[str, Field(max_length=8192), MULTILINE] | None = None
 
     @model_validator(mode="after")
     def _one_form(self) -> ContactMessage:
@@ -119,7 +128,7 @@ class ContactMessage(_Base):
 class PollInput(_Strict):
     name: str = Field(min_length=1, max_length=256)
     options: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(min_length=2, max_length=12)
-    selectable_count: int = Field(default=1, ge=1)
+    selectable_count: StrictInt = Field(default=1, ge=1)
 
     @model_validator(mode="after")
     def _sane(self) -> PollInput:
@@ -151,7 +160,7 @@ class ReactionMessage(_Base):
 class EditMessage(_Base):
     type: Literal["edit"]
     message_id: str = Field(min_length=1, max_length=128, description="A text message this session sent")
-    text: str = Field(min_length=1, max_length=_TEXT_MAX)
+    text: MessageText
 
 
 class RevokeMessage(_Base):

@@ -12,6 +12,7 @@ import json
 import logging
 from typing import Any
 
+from whatsam.adapters.cursors import decode_cursor, encode_cursor
 from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.config import Settings
@@ -51,8 +52,18 @@ def request_fingerprint(request: SendMessageRequest) -> str:
     return hashlib.sha256(json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
+_HISTORY_CURSOR = ("before",)
+
+
+def vcard_text(value: str) -> str:
+    """A vCard text value (RFC 6350 §3.4): a line break, `,`, `;` or `\\` in it is data and
+    cannot end the line or start another property."""
+    escaped = value.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
+    return escaped.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+
+
 def vcard_for(name: str, phone_digits: str) -> str:
-    return (f"BEGIN:VCARD\nVERSION:3.0\nFN:{name}\n"
+    return (f"BEGIN:VCARD\nVERSION:3.0\nFN:{vcard_text(name)}\n"
             f"TEL;type=CELL;type=VOICE;waid={phone_digits}:+{phone_digits}\nEND:VCARD")
 
 
@@ -198,7 +209,10 @@ class MessagingService:
     def history(self, session_id: str, *, chat: str | None, cursor: str | None,
                 limit: int) -> tuple[list[MessageRecord], str | None]:
         chat_jid = recipients.to_jid(chat) if chat else None
-        return self._messages.history(session_id, chat_jid=chat_jid, before=cursor, limit=limit)
+        # The page's last sort key, as an opaque, URL-safe cursor (the key holds `+` and `:`).
+        before = decode_cursor(cursor, _HISTORY_CURSOR)["before"] if cursor else None
+        records, last = self._messages.history(session_id, chat_jid=chat_jid, before=before, limit=limit)
+        return records, encode_cursor({"before": last}) if last else None
 
     def journal(self, session_id: str, after: int, limit: int) -> list[dict[str, Any]]:
         return self._journal.after(session_id, after, limit)

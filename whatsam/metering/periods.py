@@ -14,6 +14,8 @@ from whatsam.errors import ValidationFailed
 # The longest range GET /v1/usage answers in one call: a quarter, plus a little.
 MAX_RANGE_DAYS = 93
 DEFAULT_RANGE_DAYS = 30
+# No usage is older; a range that starts earlier could run off the calendar (year 1).
+FIRST_DAY = date(2000, 1, 1)
 
 # ASCII digits only: `\d` would let other scripts' digits through to int().
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -93,7 +95,7 @@ def parse_month(raw: str) -> Month:
     if not _MONTH.match(raw):
         raise bad
     year, month = int(raw[:4]), int(raw[5:])
-    if not (1 <= month <= 12 and year >= 2000):
+    if not (1 <= month <= 12 and year >= FIRST_DAY.year):
         raise bad
     return Month(year, month)
 
@@ -104,10 +106,14 @@ def parse_day(raw: str, parameter: str) -> date:
         raise ValidationFailed(f"`{parameter}` must be a date written YYYY-MM-DD.", code="invalid_query",
                                details={"parameter": parameter})
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError as exc:
         raise ValidationFailed(f"`{parameter}` is not a calendar date.", code="invalid_query",
                                details={"parameter": parameter}) from exc
+    if day < FIRST_DAY:
+        raise ValidationFailed(f"`{parameter}` must not be before {FIRST_DAY.isoformat()}.", code="invalid_query",
+                               details={"parameter": parameter, "minimum": FIRST_DAY.isoformat()})
+    return day
 
 
 def parse_day_range(raw_from: str | None, raw_to: str | None, today: date) -> tuple[date, date]:

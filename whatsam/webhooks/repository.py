@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DeleteError, DoesNotExist
 from pynamodb.expressions.update import Action
 
-from whatsam.adapters.conditions import save_if, update_if
+from whatsam.adapters.conditions import conditional_failed, save_if, update_if
 from whatsam.adapters.cursors import decode_cursor, encode_cursor, from_last_key, start_key
+from whatsam.adapters.dynamo_models import UserModel
 from whatsam.adapters.webhook_models import AttemptAttribute, WebhookDeliveryModel, WebhookEndpointModel
 from whatsam.errors import ValidationFailed
 from whatsam.webhooks.models import Attempt, Delivery, DeliveryStatus, Endpoint
@@ -36,13 +37,29 @@ def _endpoint(item: WebhookEndpointModel) -> Endpoint:
 
 
 class EndpointRepository:
-    def add(self, endpoint: Endpoint) -> None:
-        WebhookEndpointModel(
-            endpoint.endpoint_id, tenant_id=endpoint.tenant_id, session_id=endpoint.session_id, url=endpoint.url,
-            description=endpoint.description, event_types=list(endpoint.event_types), enabled=endpoint.enabled,
-            secret_sealed=endpoint.secret_sealed, created_at=endpoint.created_at, updated_at=endpoint.updated_at,
-            failed_deliveries=0,
-        ).save(condition=WebhookEndpointModel.endpoint_id.does_not_exist())
+    """The tenant's endpoint count lives on its user item, and a create first takes a slot
+    there with one conditional update, so parallel creates cannot pass the limit (counting the
+    tenant's endpoints first let them: each read the count before any of them was written).
+    Single-item conditions rather than a transaction: a refused create changes nothing, and the
+    emulator (moto) cancels a transaction by restoring whole tables, undoing its neighbours."""
+
+    def add(self, endpoint: Endpoint, *, limit: int) -> bool:
+        """Store the endpoint if the tenant has fewer than `limit`; False when it has not."""
+        self._count_if_uncounted(endpoint.tenant_id)
+        owner = UserModel(user_id=endpoint.tenant_id)
+        if not update_if(owner, [UserModel.webhook_count.add(1)], UserModel.webhook_count < limit):
+            return False
+        try:
+            WebhookEndpointModel(
+                endpoint.endpoint_id, tenant_id=endpoint.tenant_id, session_id=endpoint.session_id, url=endpoint.url,
+                description=endpoint.description, event_types=list(endpoint.event_types), enabled=endpoint.enabled,
+                secret_sealed=endpoint.secret_sealed, created_at=endpoint.created_at,
+                updated_at=endpoint.updated_at, failed_deliveries=0,
+            ).save(condition=WebhookEndpointModel.endpoint_id.does_not_exist())
+        except Exception:
+            self._release_slot(endpoint.tenant_id)
+            raise
+        return True
 
     def get(self, endpoint_id: str) -> Endpoint | None:
         try:
@@ -55,6 +72,19 @@ class EndpointRepository:
 
     def count_for_tenant(self, tenant_id: str) -> int:
         return sum(1 for _ in WebhookEndpointModel.tenant_index.query(tenant_id, attributes_to_get=["endpoint_id"]))
+
+    def _release_slot(self, tenant_id: str) -> None:
+        update_if(UserModel(user_id=tenant_id), [UserModel.webhook_count.add(-1)], UserModel.webhook_count > 0)
+
+    def _count_if_uncounted(self, tenant_id: str) -> None:
+        """Users from before the counter get it once, from what the index lists."""
+        try:
+            counted = UserModel.get(tenant_id, consistent_read=True, attributes_to_get=["user_id", "webhook_count"])
+        except DoesNotExist:
+            return
+        if counted.webhook_count is None:
+            update_if(UserModel(user_id=tenant_id), [UserModel.webhook_count.set(self.count_for_tenant(tenant_id))],
+                      UserModel.user_id.exists() & UserModel.webhook_count.does_not_exist())
 
     def update(self, endpoint: Endpoint, *, url: str | None, event_types: tuple[str, ...] | None,
                description: str | None, enabled: bool | None, now: datetime) -> bool:
@@ -82,8 +112,17 @@ class EndpointRepository:
             m.previous_secret_expires_at.set(previous_expires_at), m.updated_at.set(now),
         ], m.endpoint_id.exists() & (m.secret_sealed == endpoint.secret_sealed))
 
-    def delete(self, endpoint_id: str) -> None:
-        WebhookEndpointModel(endpoint_id).delete()
+    def delete(self, endpoint: Endpoint) -> bool:
+        """False when it was already gone (a concurrent delete got there first)."""
+        self._count_if_uncounted(endpoint.tenant_id)
+        try:
+            WebhookEndpointModel(endpoint.endpoint_id).delete(condition=WebhookEndpointModel.endpoint_id.exists())
+        except DeleteError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        self._release_slot(endpoint.tenant_id)
+        return True
 
     def record_success(self, endpoint: Endpoint, now: datetime) -> None:
         stale = endpoint.last_success_at is None or now - endpoint.last_success_at > _HEALTH_REFRESH

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
+from pydantic import AwareDatetime, Field, StrictBool, StringConstraints, field_validator, model_validator
 
 from whatsam.http.schemas import Body, Description
 from whatsam.webhooks.models import valid_filter
@@ -41,7 +41,8 @@ class UpdateWebhookRequest(Body):
     url: Url | None = None
     events: Events | None = None
     description: Description | None = None
-    enabled: bool | None = None
+    # Strict: `"false"` or `0` is a 400, not a guess.
+    enabled: StrictBool | None = None
 
     @field_validator("events")
     @classmethod

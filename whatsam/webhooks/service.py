@@ -3,6 +3,7 @@ redeliver and recover. Another tenant's endpoint is indistinguishable from a mis
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,10 @@ from whatsam.webhooks.ssrf import SsrfGuard, UrlRejected
 MAX_ROUNDS = 20
 RECOVER_LIMIT = 500
 RECOVERABLE = frozenset({DeliveryStatus.FAILED, DeliveryStatus.SKIPPED})
+# Refusals that would tell where a URL's host leads rather than what is wrong with the URL.
+_WHERE_IT_LEADS = frozenset({"address_not_allowed", "unresolvable_host"})
+
+log = logging.getLogger("whatsam.webhooks")
 
 
 @dataclass(frozen=True)
@@ -57,19 +62,20 @@ class WebhookService:
         try:
             self._guard.check(url)
         except UrlRejected as exc:
-            details: dict[str, str] = {"reason": exc.code}
-            if exc.address:
-                details["address"] = exc.address
-            raise Unprocessable(str(exc), code="webhook_url_not_allowed", details=details) from exc
+            if exc.code not in _WHERE_IT_LEADS:
+                raise Unprocessable(str(exc), code="webhook_url_not_allowed", details={"reason": exc.code}) from exc
+            # Where the host leads (an address, its range, whether it resolves at all) would map
+            # the network behind the API: the log has it, the caller only hears "not allowed".
+            log.info("webhook URL refused", extra={"reason": exc.code, "detail": str(exc), "address": exc.address})
+            raise Unprocessable("This URL is not allowed: webhooks may only target hosts that resolve to public "
+                                "addresses.", code="webhook_url_not_allowed",
+                                details={"reason": "address_not_allowed"}) from exc
 
     def create(self, owner: User, *, url: str, event_types: tuple[str, ...], session_id: str | None,
                description: str) -> tuple[Endpoint, str]:
         """The new endpoint and its signing secret (shown to the caller once)."""
         if session_id is not None:
             self._sessions.get(owner, session_id)
-        if self._endpoints.count_for_tenant(owner.user_id) >= self._max_endpoints:
-            raise Conflict(f"An account may have {self._max_endpoints} webhook endpoints.",
-                           code="webhook_limit_reached", details={"limit": self._max_endpoints})
         self._check_url(url)
         endpoint_id = new_id("whk")
         secret = generate_secret()
@@ -77,7 +83,9 @@ class WebhookService:
         endpoint = Endpoint(endpoint_id=endpoint_id, tenant_id=owner.user_id, url=url, event_types=event_types,
                             secret_sealed=self._box.seal(secret, tenant_id=owner.user_id, endpoint_id=endpoint_id),
                             session_id=session_id, description=description, created_at=now, updated_at=now)
-        self._endpoints.add(endpoint)
+        if not self._endpoints.add(endpoint, limit=self._max_endpoints):
+            raise Conflict(f"An account may have {self._max_endpoints} webhook endpoints.",
+                           code="webhook_limit_reached", details={"limit": self._max_endpoints})
         return endpoint, secret
 
     def list_endpoints(self, owner: User) -> list[Endpoint]:
@@ -100,7 +108,8 @@ class WebhookService:
         return self.get(owner, endpoint_id)
 
     def delete(self, owner: User, endpoint_id: str) -> None:
-        self._endpoints.delete(self.get(owner, endpoint_id).endpoint_id)
+        if not self._endpoints.delete(self.get(owner, endpoint_id)):
+            raise NotFound("No such webhook endpoint.", code="webhook_not_found")
 
     def rotate_secret(self, owner: User, endpoint_id: str) -> tuple[Endpoint, str]:
         """A new secret (shown once); the current one keeps signing alongside it for the overlap."""

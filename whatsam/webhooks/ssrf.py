@@ -39,10 +39,12 @@ _BLOCKED: tuple[tuple[str, str], ...] = (
     ("240.0.0.0/4", "reserved"),
     ("::/128", "unspecified"),
     ("::1/128", "loopback"),
-    # IPv4-compatible (deprecated) and IPv4-mapped forms are judged by the IPv4 address
-    # inside them (see `address_problem`); translation and tunnelling prefixes that can lead
-    # anywhere are refused outright.
+    # IPv4-mapped addresses (::ffff:a.b.c.d) are judged by the IPv4 address inside them (see
+    # `address_problem`). Every other form that embeds an IPv4 address, the deprecated
+    # IPv4-compatible one, SIIT's IPv4-translated one (::ffff:0:a.b.c.d), NAT64 and 6to4, and
+    # the tunnelling prefixes, can lead anywhere and is refused outright, whatever it embeds.
     ("::/96", "ipv4-compatible"),
+    ("::ffff:0:0:0/96", "ipv4-translated"),
     ("64:ff9b::/96", "nat64"),
     ("64:ff9b:1::/48", "nat64"),
     ("100::/64", "discard"),

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from tests.integration.webhooks.helpers import Owner, create_endpoint, new_owner
 from whatsam.adapters.aws import client
+from whatsam.adapters.dynamo_models import UserModel
 from whatsam.adapters.webhook_models import WebhookEndpointModel
+from whatsam.errors import Conflict, NotFound
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +74,20 @@ def test_registration_refuses_non_public_targets_even_in_dev_mode(api: Any, owne
     assert api.call("GET", "/v1/webhooks", token=owner.token).body["webhooks"] == []
 
 
+def test_a_refused_url_does_not_say_where_its_host_leads(api: Any, owner: Owner, check_error: Any) -> None:
+    answers = []
+    for url in ("https://10.20.30.40/hooks", "https://[::ffff:a9fe:a9fe]/", "https://[::ffff:0:a9fe:a9fe]/",
+                "https://nowhere.invalid/hooks"):
+        error = check_error(api.call("POST", "/v1/webhooks", json_body={"url": url, "events": ["*"]},
+                                     token=owner.token), 422, "webhook_url_not_allowed")
+        assert error["details"] == {"reason": "address_not_allowed"}, error
+        answers.append(error["message"])
+        for leak in ("10.20.30.40", "a9fe", "169.254", "private", "link-local", "resolve to a non-public"):
+            assert leak not in error["message"], error
+    # A private address, a mapped one, a translated one and a name that does not resolve: one answer.
+    assert len(set(answers)) == 1, answers
+
+
 def test_update_rechecks_the_url_and_changes_only_what_was_given(api: Any, owner: Owner, check_error: Any) -> None:
     created = create_endpoint(api, owner, LOCAL, ["session.status"])
     path = f"/v1/webhooks/{created['id']}"
@@ -107,6 +125,59 @@ def test_the_endpoint_limit(api: Any, owner: Owner, services: Any, check_error: 
     create_endpoint(api, owner, LOCAL)
     check_error(api.call("POST", "/v1/webhooks", json_body={"url": LOCAL, "events": ["*"]}, token=owner.token), 409,
                 "webhook_limit_reached")
+
+
+def test_parallel_creates_never_pass_the_limit(api: Any, owner: Owner, services: Any, monkeypatch: Any) -> None:
+    """Counted in the same transaction that writes the endpoint: reading the count first let 21 of 20 in."""
+    limit, callers = 3, 10
+    monkeypatch.setattr(services.webhooks.service, "_max_endpoints", limit)
+    user = services.users.get(owner.user_id)
+    barrier = threading.Barrier(callers)
+    outcomes: list[str] = []
+
+    def create(_: int) -> None:
+        barrier.wait()
+        try:
+            services.webhooks.service.create(user, url=LOCAL, event_types=("*",), session_id=None, description="")
+            outcomes.append("created")
+        except Conflict as exc:
+            outcomes.append(exc.code)
+
+    with ThreadPoolExecutor(callers) as pool:
+        list(pool.map(create, range(callers)))
+    assert sorted(outcomes) == ["created"] * limit + ["webhook_limit_reached"] * (callers - limit)
+    assert len(api.call("GET", "/v1/webhooks", token=owner.token).body["webhooks"]) == limit
+    assert UserModel.get(owner.user_id, consistent_read=True).webhook_count == limit
+
+    # A delete frees its slot, once.
+    doomed = api.call("GET", "/v1/webhooks", token=owner.token).body["webhooks"][0]["id"]
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: services_delete(services, user, doomed), range(4)))
+    assert sorted(statuses) == ["deleted", "webhook_not_found", "webhook_not_found", "webhook_not_found"]
+    assert UserModel.get(owner.user_id, consistent_read=True).webhook_count == limit - 1
+    create_endpoint(api, owner, LOCAL)
+    assert api.call("POST", "/v1/webhooks", json_body={"url": LOCAL, "events": ["*"]},
+                    token=owner.token).status == 409
+
+
+def services_delete(services: Any, user: Any, endpoint_id: str) -> str:
+    try:
+        services.webhooks.service.delete(user, endpoint_id)
+    except NotFound as exc:
+        return exc.code
+    return "deleted"
+
+
+def test_an_account_from_before_the_counter_is_counted_once(api: Any, owner: Owner, services: Any,
+                                                            monkeypatch: Any) -> None:
+    monkeypatch.setattr(services.webhooks.service, "_max_endpoints", 3)
+    create_endpoint(api, owner, LOCAL)
+    create_endpoint(api, owner, LOCAL)
+    UserModel(user_id=owner.user_id).update(actions=[UserModel.webhook_count.remove()])
+    create_endpoint(api, owner, LOCAL)
+    assert UserModel.get(owner.user_id, consistent_read=True).webhook_count == 3
+    assert api.call("POST", "/v1/webhooks", json_body={"url": LOCAL, "events": ["*"]},
+                    token=owner.token).status == 409
 
 
 BAD_BODIES = [
@@ -161,7 +232,8 @@ ISOLATED_ROUTES = [
     ("POST", "/v1/webhooks/{wid}/rotate-secret", None),
     ("POST", "/v1/webhooks/{wid}/recover", {"since": "2024-05-01T10:00:00Z"}),
     ("GET", "/v1/webhooks/{wid}/deliveries", None),
-    ("POST", "/v1/webhooks/{wid}/deliveries/msg_whatever/redeliver", None),
+    # A well-formed delivery id: the endpoint is what must not be found.
+    ("POST", "/v1/webhooks/{wid}/deliveries/msg_aaaaaaaaaaaaaaaaaaaaaaaaaa/redeliver", None),
 ]
 
 

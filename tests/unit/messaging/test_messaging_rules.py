@@ -14,6 +14,7 @@ from whatsam.messaging import recipients
 from whatsam.messaging.media import check_type, decode_base64, sniff
 from whatsam.messaging.recipient_cap import CapPolicy
 from whatsam.messaging.requests import SendMessageRequest
+from whatsam.messaging.service import vcard_for
 from whatsam.messaging.status import MessageStatus, advances
 from worker_fleet.engines.outgoing import Audio, Edit, Image, Media, MessageRef, Poll, Reaction, Text
 from worker_fleet.outgoing_builder import UnsendableMessage, build_outgoing
@@ -144,3 +145,11 @@ def test_stored_messages_become_engine_messages() -> None:
                           _resolve, _media) == Edit("WA-msg_t", "new")
     with pytest.raises(UnsendableMessage):
         build_outgoing("revoke", {"target": {"message_id": "msg_never_sent"}}, _resolve, _media)
+
+
+def test_a_contact_name_cannot_add_vcard_lines() -> None:
+    card = vcard_for("Ann\nTEL:+15550000000\r\nEMAIL:x@evil.test;a,b\\c", "14155552671")
+    lines = card.split("\n")
+    assert lines[0] == "BEGIN:VCARD" and lines[-1] == "END:VCARD" and len(lines) == 5
+    assert lines[2] == "FN:Ann\\nTEL:+15550000000\\nEMAIL:x@evil.test\\;a\\,b\\\\c"
+    assert [line.split(":", 1)[0].split(";", 1)[0] for line in lines] == ["BEGIN", "VERSION", "FN", "TEL", "END"]
