@@ -169,10 +169,11 @@ def test_a_taken_port_is_named_and_nothing_starts(dev_stack: DevProcess) -> None
 def test_version_and_cli_errors_speak_one_language(dev_stack: DevProcess) -> None:
     version = _whatsam(dev_stack, "--version")
     assert (version.returncode, version.stdout.strip()) == (0, f"whatsam {__version__}")
-    scan = _whatsam(dev_stack, "dev", "scan", "ses_nosuchsession")
+    nobody = "ses_" + "0" * 25  # well formed, names no card
+    scan = _whatsam(dev_stack, "dev", "scan", nobody)
     assert scan.returncode == 1 and scan.stdout == ""
     assert scan.stderr.strip() == "whatsam: No such session. (session_not_found)"
-    inbound = _whatsam(dev_stack, "dev", "inbound", "ses_nosuchsession", "--from", "12", "--text", "hi")
+    inbound = _whatsam(dev_stack, "dev", "inbound", nobody, "--from", "12", "--text", "hi")
     assert inbound.returncode == 1
     assert inbound.stderr.startswith("whatsam: ") and "from:" in inbound.stderr and "(validation_error)" in \
         inbound.stderr, inbound.stderr

@@ -122,7 +122,7 @@ def test_killed_worker_session_comes_back_without_a_scan(fleet_stack: DevProcess
     assert "session.qr" not in {e["type"] for e in since_kill}, "no new QR: nobody had to scan"
     assert fleet_stack.request("GET", f"/v1/sessions/{session_id}/qr", token=token)[0] == 404
     # Never two owners: of all the stack's workers, only the card's holder hosts the session.
-    healths = [_health(url) for url in set(worker_endpoints(fleet_stack).values())]
+    healths = [_health_at(url) for url in set(worker_endpoints(fleet_stack).values())]
     hosts = [health["worker_id"] for health in healths if health and session_id in health["hosted"]]
     assert hosts == [back["worker_id"]], hosts
 
@@ -133,7 +133,7 @@ def _journal(stack: DevProcess, token: str, session_id: str, *, after: int) -> l
     return list(body["events"])
 
 
-def _health(worker_url: str) -> dict[str, Any] | None:
+def _health_at(worker_url: str) -> dict[str, Any] | None:
     """A worker's /health (its id, the sessions it hosts), or None for a worker that is gone."""
     try:
         with urllib.request.urlopen(f"{worker_url}/health", timeout=10) as response:
@@ -237,9 +237,9 @@ def _worker_record(stack: DevProcess, worker_id: str) -> dict[str, Any]:
 
 
 def _health(stack: DevProcess, worker_id: str) -> dict[str, Any]:
-    endpoint = _worker_record(stack, worker_id)["endpoint"]
-    with urllib.request.urlopen(f"{endpoint}/health", timeout=10) as response:
-        return dict(json.loads(response.read()))
+    health = _health_at(_worker_record(stack, worker_id)["endpoint"])
+    assert health is not None, f"{worker_id} does not answer"
+    return health
 
 
 def _wait_for_worker_status(stack: DevProcess, worker_id: str, status: str, timeout: float = 90) -> None:
