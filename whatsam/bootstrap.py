@@ -86,11 +86,12 @@ def build(settings: Settings) -> Container:
     cache = SessionCache(redis_client)
     auth_state = AuthStateStore(settings, leases)
     key_service = ApiKeyService(settings, keys)
-    sessions = SessionService(settings, session_repo, keys, key_service, queues, auth_state)
     router = CommandRouter(settings, leases, cache)
+    sessions = SessionService(settings, session_repo, keys, key_service, queues, auth_state, router)
     webhooks = build_webhooks(settings, queues, sessions)
     usage_counters = UsageCounters(redis_client)
     billing = build_billing(settings, usage_counters, session_repo)
+    ingestion = EventIngestion(session_repo, cache, messages, journal, usage=usage_counters)
     built = Container(
         settings=settings,
         users=users,
@@ -106,11 +107,11 @@ def build(settings: Settings) -> Container:
         router=router,
         lifecycle=LifecycleService(sessions, session_repo, router, cache, auth_state),
         status=SessionStatusService(sessions, cache),
-        ingestion=EventIngestion(session_repo, cache, messages, journal, usage=usage_counters),
+        ingestion=ingestion,
         messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
                                    RecipientCap(redis_client), usage_counters),
         chats=ChatService(session_repo, router, cache),
-        reaper=Reaper(settings, workers, leases, session_repo, queues, router, cache,
+        reaper=Reaper(settings, workers, leases, session_repo, queues, router, cache, ingestion,
                       stale_after=timedelta(seconds=settings.worker_stale_seconds)),
         webhooks=webhooks,
         billing=billing,

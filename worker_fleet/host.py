@@ -155,9 +155,11 @@ class SessionHost:
         with self._lock:
             return session_id in self._sessions
 
-    def claim(self, command: ConnectSession) -> bool:
+    def claim(self, command: ConnectSession, *, in_order: bool = False) -> bool:
         """Take the session if we may; True when the command is settled (delete it),
-        False to leave it on the queue for another worker."""
+        False to leave it on the queue for another worker. `in_order`: the connect came
+        through our inbox, behind the disconnect it follows; that disconnect's own status
+        event must not make it look overtaken."""
         if self.draining:
             return False
         if self.hosts(command.session_id):
@@ -165,7 +167,7 @@ class SessionHost:
         card = self._deps.sessions.get(command.session_id)
         if card is None or card.tenant_id != command.tenant_id:
             return True
-        if card.status in _SETTLED and card.status_version > command.status_version:
+        if not in_order and card.status in _SETTLED and card.status_version > command.status_version:
             return True
         lease = self._deps.leases.acquire(card.session_id, card.tenant_id, self.config.worker_id)
         if lease is None:
@@ -194,6 +196,15 @@ class SessionHost:
         return True
 
     # ------------------------------------------------------------------ inbox commands
+
+    def connect_in_order(self, command: ConnectSession) -> None:
+        """A connect sent to our inbox because we held the session when it was asked for:
+        by now the disconnect or logout before it has run. Claim it again here, or let any
+        worker take it."""
+        if self.hosts(command.session_id):
+            return
+        if not self.claim(command, in_order=True):
+            self._deps.queues.publish(CONNECT_QUEUE, command)
 
     def handle(self, command: SessionCommand) -> None:
         hosted = self._get(command.session_id)
@@ -363,7 +374,7 @@ class SessionHost:
             return
         self._call_quietly("close", hosted.session_id)
         self._snapshot(hosted)
-        self._emit_status(hosted, "connecting", reason=reason)
+        self._emit_status(hosted, "reconnecting", reason=reason)
         self._deps.leases.release(hosted.lease)
         self._deps.cache.clear_route(hosted.session_id, self.config.worker_id)
         self._requeue(hosted.session_id)
@@ -386,7 +397,7 @@ class SessionHost:
             # The socket died with the shard; the last snapshot in S3 brings it back.
             self._deps.leases.release(hosted.lease)
             self._deps.cache.clear_route(session_id, self.config.worker_id)
-            self._emit_status(hosted, "connecting", reason="engine_crashed")
+            self._emit_status(hosted, "reconnecting", reason="engine_crashed")
             self._requeue(session_id)
 
     def _requeue(self, session_id: str) -> None:

@@ -156,15 +156,38 @@ def test_every_schedule_of_the_app_is_a_scheduled_function() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_every_event_rule_of_the_app_is_a_function_with_that_pattern() -> None:
+    handlers = _functions_by_handler()
+    problems = []
+    for handler, pattern in sorted(cfn.app_facts().cw_events.items()):
+        functions = handlers.get(handler, [])
+        if len(functions) != 1:
+            problems.append(f"event handler {handler} needs exactly one AWS::Serverless::Function with "
+                            f"Handler: {handler} (found {functions}) and an event\n  Type: EventBridgeRule\n"
+                            f"  Properties: {{Pattern: {json.dumps(pattern)}}}")
+            continue
+        for rule in _events(functions[0], "EventBridgeRule"):
+            # The template may narrow the app's pattern (to this stack's cluster), never widen it.
+            deployed = rule.get("Pattern", {})
+            for key, wanted in pattern.items():
+                got = deployed.get(key)
+                if isinstance(wanted, dict):
+                    got = {k: v for k, v in (got or {}).items() if k in wanted}
+                if got != wanted:
+                    problems.append(f"{functions[0]} ({handler}): pattern {key} is {got}, the app says {wanted}")
+    assert not problems, "\n".join(problems)
+
+
 def test_the_template_runs_no_handler_the_app_lacks() -> None:
     facts = cfn.app_facts()
-    known = {"app.app", *facts.sqs, *facts.schedules}
+    known = {"app.app", *facts.sqs, *facts.schedules, *facts.cw_events}
     unknown = {h: ids for h, ids in _functions_by_handler().items() if h not in known}
     assert not unknown, f"functions whose Handler the app does not define: {unknown}"
     for logical_id, properties in cfn.functions().items():
         handler = properties["Handler"]
         kinds = sorted({e["Type"] for e in (properties.get("Events") or {}).values()})
-        expected = ([] if handler == "app.app" else ["SQS"] if handler in facts.sqs else ["Schedule"])
+        expected = ([] if handler == "app.app" else ["SQS"] if handler in facts.sqs
+                    else ["EventBridgeRule"] if handler in facts.cw_events else ["Schedule"])
         assert kinds == expected, f"{logical_id} ({handler}) has event sources {kinds}, the app says {expected}"
         if handler in facts.sqs:
             queue_name = NAMES.queue_name(facts.sqs[handler]["queue"])

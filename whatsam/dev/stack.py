@@ -6,20 +6,32 @@ HTTP, and Lambda's event sources (SQS pollers, schedules) calling the real handl
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from chalice.app import Chalice
 from chalice.config import Config
 from chalice.local import LocalDevServer
 
 from whatsam.adapters.redis_client import redis_from_url
 from whatsam.config import Settings
 from whatsam.dev.app_loader import load_app
-from whatsam.dev.event_sources import Scheduler, SqsPoller, expression_of, local_interval, split_sources
+from whatsam.dev.event_sources import (
+    Scheduler,
+    SqsPoller,
+    ecs_task_stopped_event,
+    expression_of,
+    local_interval,
+    put_event,
+    split_sources,
+)
 from whatsam.dev.local_gateway import local_server
 from whatsam.dev.processes import ChildService, aws_test_credentials, start_moto_server, start_redis_server
 from whatsam.dev.state import clear_state, write_state
@@ -51,6 +63,8 @@ class DevStack:
     fleet: DevFleet | None = None
     settings: Settings | None = None
     banner: list[str] = field(default_factory=list)
+    # The simulated engine's "WhatsApp servers" (receipts a reconnecting session is told again).
+    sim_server_dir: str | None = None
 
     def start(self) -> None:
         try:
@@ -108,7 +122,10 @@ class DevStack:
             self.threads.append(TerminalQrPrinter(redis_from_url(self.settings.redis_url), self.stop_event))
             self.threads[-1].start()
         if self.options.workers > 0:
-            self.fleet = DevFleet(self.options.workers, self.options.engine, {"WHATSAM_WORKER_SHARDS": "1"})
+            self.sim_server_dir = tempfile.mkdtemp(prefix="whatsam-sim-server-")
+            fleet_env = {"WHATSAM_WORKER_SHARDS": "1", "WHATSAM_SIM_SERVER_DIR": self.sim_server_dir}
+            self.fleet = DevFleet(self.options.workers, self.options.engine, fleet_env,
+                                  on_exit=functools.partial(self._worker_stopped, app))
             self.fleet.start()
             for worker in self.fleet.workers:
                 self.banner.append(f"Worker         {worker.worker_id} ({self.options.engine}) {worker.endpoint}")
@@ -121,6 +138,11 @@ class DevStack:
         write_state(api=api_url, worker_token=env["WHATSAM_WORKER_TOKEN"],
                     aws_endpoint_url=env["AWS_ENDPOINT_URL"], redis_url=env["REDIS_URL"],
                     prefix=self.settings.resource_prefix, region=self.settings.aws_region)
+
+    def _worker_stopped(self, app: Chalice, worker_id: str) -> None:
+        """A worker process that exits is an ECS task that stopped: the same event, the same handler."""
+        assert self.settings is not None
+        put_event(app, ecs_task_stopped_event(worker_id, self.settings.aws_region, "worker process exited"))
 
     def wait(self, ready: Callable[[], None] | None = None) -> None:
         if ready:
@@ -139,4 +161,6 @@ class DevStack:
             thread.join(timeout=5)
         for child in reversed(self.children):
             child.stop()
+        if self.sim_server_dir is not None:
+            shutil.rmtree(self.sim_server_dir, ignore_errors=True)
         clear_state()

@@ -1,5 +1,7 @@
 """The worker fleet of `whatsam dev`: worker subprocesses, replaced when one dies (as ECS
-replaces a stopped task), stopped with SIGTERM so they drain like in production."""
+replaces a stopped task), stopped with SIGTERM so they drain like in production. A worker's
+exit is reported at once (`on_exit`), as ECS reports a stopped task, so its sessions move
+in seconds rather than after its heartbeat goes stale."""
 
 from __future__ import annotations
 
@@ -10,11 +12,15 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from whatsam.dev.processes import spawn_child
 
 log = logging.getLogger("whatsam.dev")
+
+# How often the fleet looks for exited workers.
+WATCH_SECONDS = 0.25
 
 
 @dataclass
@@ -29,6 +35,8 @@ class DevFleet:
     count: int
     engine: str
     env: dict[str, str]
+    # Called with a worker's id as soon as its process is seen gone (before its replacement starts).
+    on_exit: Callable[[str], None] | None = None
     workers: list[WorkerProcess] = field(default_factory=list)
     _next: int = 1
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -55,16 +63,25 @@ class DevFleet:
         return WorkerProcess(worker_id, process, match.group(1))
 
     def _watch(self) -> None:
-        while not self._stopping.wait(1.0):
+        while not self._stopping.wait(WATCH_SECONDS):
             with self._lock:
                 for index, worker in enumerate(self.workers):
                     if worker.process.poll() is not None and not self._stopping.is_set():
                         log.warning("worker %s exited with %s; starting a replacement", worker.worker_id,
                                     worker.process.returncode)
+                        self._report_exit(worker)
                         try:
                             self.workers[index] = self._spawn()
                         except RuntimeError:
                             log.exception("replacement worker failed to start")
+
+    def _report_exit(self, worker: WorkerProcess) -> None:
+        if self.on_exit is None:
+            return
+        try:
+            self.on_exit(worker.worker_id)
+        except Exception:
+            log.exception("reporting the exit of %s failed; the reaper's schedule will catch it", worker.worker_id)
 
     def stop(self, timeout: float = 120.0) -> None:
         self._stopping.set()

@@ -46,7 +46,7 @@ class Outcome(Enum):
     APPLIED = "applied"
     # The very event applied last, delivered again (seq equal to the card's applied seq).
     REDELIVERED = "redelivered"
-    # Older than what the card has applied, or for a session that is gone.
+    # Older than what the card has applied, for a session that is gone, or news already journaled.
     IGNORED = "ignored"
 
 
@@ -94,11 +94,15 @@ class EventIngestion:
             if record is not None and event.message_id is None:
                 # Receipts name WhatsApp's id only; subscribers (webhooks) want ours too.
                 event = event.model_copy(update={"message_id": record.message_id})
+            status = MessageStatus(event.type.removeprefix("message."))
+            if record is not None and not self._messages.journal_status(record, status, event.seq):
+                # The same news under another seq: announced again by the session's next holder,
+                # or a receipt re-reported after a reconnect. Journaled (and delivered) once.
+                return event, Outcome.IGNORED
             if not self._journal.append(event):
                 return event, Outcome.REDELIVERED
             if record is not None:
-                self._messages.advance(record, MessageStatus(event.type.removeprefix("message.")),
-                                       event.occurred_at)
+                self._messages.advance(record, status, event.occurred_at)
             return event, Outcome.APPLIED
         if not self._journal.append(event):
             return event, Outcome.REDELIVERED

@@ -1,6 +1,10 @@
 """Session lifecycle beyond connect: disconnect, logout, restart, pairing code, and the
 dev-only simulated scan and inbound message. Each goes to the worker that holds the
-session; with no worker, the card is settled here."""
+session; with no worker, the card is settled here.
+
+A disconnect or logout moves the card at once (and its 202 shows the new status), even while
+its command waits in the worker's inbox: a connect right after it is then a real request,
+which follows the command through that inbox (see SessionService.connect)."""
 
 from __future__ import annotations
 
@@ -59,16 +63,15 @@ class LifecycleService:
 
     def disconnect(self, owner: User, session_id: str) -> SessionCard:
         card = self._sessions.get(owner, session_id)
-        if self._router.send_to_owner(card.session_id, _command(DisconnectSession, card)) is None:
-            return self._settle(card, SessionStatus.DISCONNECTED)
-        return card
+        self._router.send_to_owner(card.session_id, _command(DisconnectSession, card))
+        return self._settle(card, SessionStatus.DISCONNECTED)
 
     def logout(self, owner: User, session_id: str) -> SessionCard:
         card = self._sessions.get(owner, session_id)
         if self._router.send_to_owner(card.session_id, _command(LogoutSession, card)) is None:
+            # No worker to unlink the device: forget its credentials here. A worker logs out first.
             self._auth_state.delete(card.tenant_id, card.session_id)
-            return self._settle(card, SessionStatus.LOGGED_OUT)
-        return card
+        return self._settle(card, SessionStatus.LOGGED_OUT)
 
     def restart(self, owner: User, session_id: str) -> SessionCard:
         card = self._sessions.get(owner, session_id)

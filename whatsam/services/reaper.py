@@ -1,6 +1,10 @@
-"""The scheduled reaper: a worker whose heartbeat went stale is declared offline, its
-leases are released, its sessions go back on the connect queue (another worker restores
-their auth state: no new QR scan), and whatever waited in its inbox is re-routed."""
+"""The reaper: a dead worker is declared offline, its leases are released, its cards read
+`reconnecting`, its sessions go back on the connect queue (another worker restores their
+auth state: no new QR scan), and whatever waited in its inbox is re-routed.
+
+Two ways in: `worker_stopped`, the moment a worker is known gone (ECS reports its task
+stopped; `whatsam dev` sees its process exit), and the scheduled `run`, which catches what
+no one reported by the heartbeat going stale."""
 
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ from whatsam.adapters.session_cache import SessionCache
 from whatsam.adapters.workers import WorkerRepository
 from whatsam.config import Settings
 from whatsam.contracts.commands import ConnectSession, SessionCommand, decode_command
+from whatsam.contracts.events import SessionStatusEvent, closing_seq
 from whatsam.domain.model import utcnow
+from whatsam.services.ingestion import EventIngestion
 from whatsam.services.routing import CommandRouter, inbox_queue_name
 from whatsam.services.sessions import CONNECT_QUEUE
 
@@ -38,7 +44,7 @@ class ReapReport:
 class Reaper:
     def __init__(self, settings: Settings, workers: WorkerRepository, leases: LeaseRepository,
                  sessions: SessionRepository, queues: QueuePublisher, router: CommandRouter, cache: SessionCache,
-                 stale_after: timedelta = STALE_AFTER):
+                 ingestion: EventIngestion, stale_after: timedelta = STALE_AFTER):
         self._settings = settings
         self._workers = workers
         self._leases = leases
@@ -46,6 +52,7 @@ class Reaper:
         self._queues = queues
         self._router = router
         self._cache = cache
+        self._ingestion = ingestion
         self.stale_after = stale_after
 
     def run(self) -> ReapReport:
@@ -58,9 +65,25 @@ class Reaper:
             if not self._workers.set_status(worker.worker_id, "offline", only_if=worker.status):
                 continue
             report.offline.append(worker.worker_id)
-            report.requeued += self.hand_back_sessions(worker.worker_id)
-            report.rerouted += self._reroute_inbox(worker.worker_id)
+            self._move_work(worker.worker_id, report)
         return report
+
+    def worker_stopped(self, worker_id: str) -> ReapReport:
+        """A worker known to be gone: move its sessions now, not once its heartbeat is stale."""
+        report = ReapReport()
+        worker = self._workers.get(worker_id)
+        if worker is None:
+            return report
+        if worker.status != "offline" and self._workers.set_status(worker_id, "offline", only_if=worker.status):
+            report.offline.append(worker_id)
+        # Even when it was offline already (it drained, or a reaper run got there first):
+        # whatever it still holds moves; a lease moves once (see `force_release`).
+        self._move_work(worker_id, report)
+        return report
+
+    def _move_work(self, worker_id: str, report: ReapReport) -> None:
+        report.requeued += self.hand_back_sessions(worker_id)
+        report.rerouted += self._reroute_inbox(worker_id)
 
     def hand_back_sessions(self, worker_id: str) -> list[str]:
         moved = []
@@ -71,6 +94,12 @@ class Reaper:
             card = self._sessions.get(lease.session_id)
             if card is None:
                 continue
+            # Numbered last of the dead holder's grant: its events still in a queue (a late
+            # `connected`) can no longer put the card back on a worker that is gone.
+            self._ingestion.apply(SessionStatusEvent(
+                session_id=card.session_id, tenant_id=card.tenant_id, seq=closing_seq(lease.fence),
+                status="reconnecting", reason="worker_lost"))
+            card = self._sessions.get(lease.session_id) or card
             self._queues.publish(CONNECT_QUEUE, ConnectSession(
                 session_id=card.session_id, tenant_id=card.tenant_id, status_version=card.status_version,
                 requested_at=utcnow()))
@@ -100,12 +129,16 @@ class Reaper:
         except ValidationError:
             log.error("dropping an undecodable inbox message of a dead worker")
             return 0
-        if not isinstance(command, SessionCommand):
+        if not isinstance(command, SessionCommand | ConnectSession):
             return 0
         # The session was just re-queued; its next holder gets the command once it claims it.
         lease = self._leases.get(command.session_id)
         if lease is not None and lease.live():
             self._router.send(lease.worker_id, command.session_id, command)
+            return 1
+        if isinstance(command, ConnectSession):
+            # A connect that followed a disconnect to the dead worker: any worker may take it.
+            self._queues.publish(CONNECT_QUEUE, command)
             return 1
         log.warning("no holder for %s's command %s yet; dropped", command.session_id, command.type)
         return 0

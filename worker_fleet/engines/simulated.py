@@ -30,7 +30,7 @@ import os
 import pathlib
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -65,7 +65,7 @@ from worker_fleet.engines.outgoing_rules import (
     outgoing_kind,
     shows_in_chat,
 )
-from worker_fleet.engines.simulated_store import LinkedDevice, SentRecord, SimulatedCredentialStore
+from worker_fleet.engines.simulated_store import LinkedDevice, ReceiptLedger, SentRecord, SimulatedCredentialStore
 
 PLATFORM = "simulated"
 # The alphabet WhatsApp uses for linking codes: no 0/O, 1/I confusion.
@@ -89,6 +89,11 @@ class SimulatedOptions:
     # Dev/test only: append every message that "goes out" to this file (JSON lines), so tests
     # can count sends across worker processes, the way WhatsApp's servers would see them.
     wire_log: str | None = None
+    # Dev/test only: WhatsApp's side of receipts, a directory shared by every worker. A session
+    # that reconnects (on any worker) is told again the receipts of the last `receipt_replay`
+    # seconds, and those still to come, as WhatsApp delivers receipts a device missed offline.
+    server_dir: str | None = None
+    receipt_replay: float = 300.0
 
 
 def _append_wire_log(path: str, session_id: str, to_jid: str, message: Outgoing, message_id: str) -> None:
@@ -216,6 +221,8 @@ class SimulatedClient:
         self._inbound_media: OrderedDict[str, Media] = OrderedDict()
         self._read_marks: list[ReadMark] = []
         self._presences: list[PresenceSent] = []
+        self._ledger = (ReceiptLedger(pathlib.Path(options.server_dir) / f"{session_id}.receipts.sqlite3")
+                        if options.server_dir else None)
 
     @property
     def session_id(self) -> str:
@@ -248,6 +255,7 @@ class SimulatedClient:
         if self._store.load() is not None:
             self._phase = SimulatedPhase.CONNECTED
             self._push(Connected())
+            self._replay_receipts()
             return
         self._phase = SimulatedPhase.AWAITING_PAIRING
         self._pairing_phone = None
@@ -297,9 +305,10 @@ class SimulatedClient:
         if self._options.wire_log:
             _append_wire_log(self._options.wire_log, self._session_id, to_jid, message, result.message_id)
         if shows_in_chat(message):
-            task = asyncio.get_running_loop().create_task(self._acknowledge(result.message_id, to_jid))
-            self._receipt_tasks.add(task)
-            task.add_done_callback(self._receipt_tasks.discard)
+            if self._ledger is not None:
+                delivered_at = now.timestamp() + self._options.delivered_after
+                self._ledger.expect(result.message_id, to_jid, delivered_at, delivered_at + self._options.read_after)
+            self._track(self._acknowledge(result.message_id, to_jid))
         return result
 
     async def download_media(self, message: MessageReceived) -> Media | None:
@@ -417,6 +426,23 @@ class SimulatedClient:
         self._push(Receipt((message_id,), chat_jid, "delivered", datetime.now(UTC)))
         await asyncio.sleep(self._options.read_after)
         self._push(Receipt((message_id,), chat_jid, "read", datetime.now(UTC)))
+
+    def _replay_receipts(self) -> None:
+        """On reconnect: the receipts WhatsApp holds for this session, again or for the first time."""
+        if self._ledger is None:
+            return
+        now = datetime.now(UTC).timestamp()
+        for due in self._ledger.since(now - self._options.receipt_replay):
+            self._track(self._receipt_at(due.message_id, due.chat_jid, due.kind, max(0.0, due.due_at - now)))
+
+    async def _receipt_at(self, message_id: str, chat_jid: str, kind: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._push(Receipt((message_id,), chat_jid, "read" if kind == "read" else "delivered", datetime.now(UTC)))
+
+    def _track(self, receipts: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(receipts)
+        self._receipt_tasks.add(task)
+        task.add_done_callback(self._receipt_tasks.discard)
 
     async def _halt(self) -> None:
         self._phase = SimulatedPhase.IDLE

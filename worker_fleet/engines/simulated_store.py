@@ -111,3 +111,49 @@ class SimulatedCredentialStore:
                 yield db
         finally:
             db.close()
+
+
+@dataclass(frozen=True, slots=True)
+class DueReceipt:
+    message_id: str
+    chat_jid: str
+    kind: str  # "delivered" | "read"
+    due_at: float  # seconds since the epoch
+
+
+class ReceiptLedger:
+    """WhatsApp's side of a session's receipts: what it will tell the linked device about the
+    messages it sent. It lives outside the device's store (on the simulated "server", a
+    directory every worker on the machine shares), so a session that reconnects on another
+    worker is told again, as WhatsApp delivers receipts a device missed while offline."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self.path = path
+
+    def expect(self, message_id: str, chat_jid: str, delivered_at: float, read_at: float) -> None:
+        with self._connection() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO receipt (message_id, chat_jid, kind, due_at) VALUES (?, ?, ?, ?)",
+                [(message_id, chat_jid, "delivered", delivered_at), (message_id, chat_jid, "read", read_at)],
+            )
+
+    def since(self, earliest: float) -> list[DueReceipt]:
+        """Receipts due from `earliest` on (older ones are forgotten), in the order they fall due."""
+        if not self.path.exists():
+            return []
+        with self._connection() as db:
+            db.execute("DELETE FROM receipt WHERE due_at < ?", (earliest,))
+            rows = db.execute("SELECT message_id, chat_jid, kind, due_at FROM receipt ORDER BY due_at").fetchall()
+        return [DueReceipt(*row) for row in rows]
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            with db:
+                db.execute("CREATE TABLE IF NOT EXISTS receipt (message_id TEXT NOT NULL, chat_jid TEXT NOT NULL, "
+                           "kind TEXT NOT NULL, due_at REAL NOT NULL, PRIMARY KEY (message_id, kind))")
+                yield db
+        finally:
+            db.close()

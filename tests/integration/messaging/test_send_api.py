@@ -151,6 +151,32 @@ def test_receipts_move_status_forward_and_history_pages(api: Any, connected_line
     assert later["events"] == []
 
 
+def test_the_same_news_under_another_seq_is_journaled_once(api: Any, connected_line: Line, services: Any) -> None:
+    """A later lease holder announces a `sent` whose event died with the old one, and the engine
+    re-reports receipts after a reconnect: each status of a message is journaled once."""
+    tenant = _tenant(connected_line)
+    message_id = _send(api, connected_line, {"type": "text", "to": TO, "text": "once"}).body["id"]
+    messages = MessageRepository()
+    record = messages.pending(connected_line.session_id)[0]
+    assert messages.start_sending(record, fence=1)
+    assert messages.mark_sent(messages.get(message_id), 1, "WA-ONCE", utcnow())  # type: ignore[arg-type]
+    assert [r.message_id for r in messages.pending(connected_line.session_id)] == [message_id], \
+        "in the outbox until its event is out"
+    envelope = {"session_id": connected_line.session_id, "tenant_id": tenant,
+                "chat_jid": "14155552671@s.whatsapp.net", "wa_id": "WA-ONCE"}
+    first = MessageStatusEvent(**envelope, message_id=message_id, seq=make_seq(1, 5), type="message.sent")
+    assert services.ingestion.apply(first)
+    assert messages.settle(messages.get(message_id))  # type: ignore[arg-type]
+    assert messages.pending(connected_line.session_id) == []
+    assert not services.ingestion.apply(first.model_copy(update={"seq": make_seq(2, 1), "event_id": "evt_again"}))
+    assert services.ingestion.apply(MessageStatusEvent(**envelope, seq=make_seq(2, 2), type="message.delivered"))
+    assert not services.ingestion.apply(MessageStatusEvent(**envelope, seq=make_seq(3, 1),
+                                                           type="message.delivered"))
+    journal = api.call("GET", f"/v1/sessions/{connected_line.session_id}/events?after=0",
+                       token=connected_line.token).body
+    assert [e["type"] for e in journal["events"]] == ["message.sent", "message.delivered"]
+
+
 def test_other_sessions_messages_are_not_found(api: Any, connected_line: Line) -> None:
     sent = _send(api, connected_line, {"type": "text", "to": TO, "text": "mine"})
     other = api.register()
