@@ -155,11 +155,9 @@ class SessionHost:
         with self._lock:
             return session_id in self._sessions
 
-    def claim(self, command: ConnectSession, *, in_order: bool = False) -> bool:
+    def claim(self, command: ConnectSession) -> bool:
         """Take the session if we may; True when the command is settled (delete it),
-        False to leave it on the queue for another worker. `in_order`: the connect came
-        through our inbox, behind the disconnect it follows; that disconnect's own status
-        event must not make it look overtaken."""
+        False to leave it on the queue for another worker."""
         if self.draining:
             return False
         if self.hosts(command.session_id):
@@ -167,7 +165,7 @@ class SessionHost:
         card = self._deps.sessions.get(command.session_id)
         if card is None or card.tenant_id != command.tenant_id:
             return True
-        if not in_order and card.status in _SETTLED and card.status_version > command.status_version:
+        if not command.via_holder and card.status in _SETTLED and card.status_version > command.status_version:
             return True
         lease = self._deps.leases.acquire(card.session_id, card.tenant_id, self.config.worker_id)
         if lease is None:
@@ -183,7 +181,8 @@ class SessionHost:
             else:
                 _remove_store(hosted.store_path)
             self._deps.cache.set_route(card.session_id, self.config.worker_id, self._route_ttl)
-            self._emit_status(hosted, "connecting")
+            # Taking over from a worker that died: still `reconnecting` until the socket is up.
+            self._emit_status(hosted, "reconnecting" if card.status is SessionStatus.RECONNECTING else "connecting")
             self.supervisor.call("open", card.session_id, store_path=str(hosted.store_path))
             hosted.sender = self._new_sender(hosted)
             hosted.sender.start()
@@ -197,13 +196,13 @@ class SessionHost:
 
     # ------------------------------------------------------------------ inbox commands
 
-    def connect_in_order(self, command: ConnectSession) -> None:
-        """A connect sent to our inbox because we held the session when it was asked for:
-        by now the disconnect or logout before it has run. Claim it again here, or let any
-        worker take it."""
+    def connect_from_inbox(self, command: ConnectSession) -> None:
+        """A connect sent to our inbox: because we held the session when it was asked for (by
+        now the disconnect or logout before it has run), or handed to us by the reaper from a
+        dead worker. Claim it here, or let any worker take it."""
         if self.hosts(command.session_id):
             return
-        if not self.claim(command, in_order=True):
+        if self.free_capacity == 0 or not self.claim(command):
             self._deps.queues.publish(CONNECT_QUEUE, command)
 
     def handle(self, command: SessionCommand) -> None:

@@ -194,7 +194,7 @@ class Worker:
         if isinstance(command, SessionCommand):
             self.host.handle(command)
         elif isinstance(command, ConnectSession):
-            self.host.connect_in_order(command)
+            self.host.connect_from_inbox(command)
         return True
 
     @staticmethod

@@ -110,6 +110,11 @@ class Receiver:
                 raise AssertionError(f"the receiver never saw what was expected; got {len(seen)} request(s)")
             time.sleep(0.05)
 
+    def seen(self) -> list[Received]:
+        """What arrived so far."""
+        with self._lock:
+            return list(self.requests)
+
     def close(self) -> None:
         self._closed.set()
         self.server.shutdown()

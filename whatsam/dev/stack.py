@@ -41,6 +41,10 @@ from whatsam.resources import provision
 
 log = logging.getLogger("whatsam.dev")
 
+# Concurrent batches per SQS source, as Lambda runs several; one poller could not keep up with
+# a burst of sends (three events each) and would let message events pile up.
+POLLERS_PER_QUEUE = 3
+
 
 @dataclass
 class DevOptions:
@@ -104,9 +108,10 @@ class DevStack:
         app = load_app()
         sqs_sources, schedules = split_sources(app)
         for source in sqs_sources:
-            poller = SqsPoller(app, source, self.settings, self.stop_event)
-            self.threads.append(poller)
-            self.banner.append(f"SQS poller     {source.queue} -> {source.name}")
+            # Lambda polls an SQS source with several batches at once (five to start with).
+            self.threads += [SqsPoller(app, source, self.settings, self.stop_event)
+                             for _ in range(POLLERS_PER_QUEUE)]
+            self.banner.append(f"SQS poller     {source.queue} -> {source.name} (x{POLLERS_PER_QUEUE})")
         if schedules:
             self.threads.append(Scheduler(app, schedules, self.settings, self.stop_event,
                                           speedup=self.options.schedule_speedup))

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from whatsam.adapters.aws import client
@@ -79,6 +80,8 @@ class Reaper:
         # Even when it was offline already (it drained, or a reaper run got there first):
         # whatever it still holds moves; a lease moves once (see `force_release`).
         self._move_work(worker_id, report)
+        log.info("worker %s stopped: %d session(s) handed over, %d command(s) re-routed", worker_id,
+                 len(report.requeued), report.rerouted)
         return report
 
     def _move_work(self, worker_id: str, report: ReapReport) -> None:
@@ -87,6 +90,7 @@ class Reaper:
 
     def hand_back_sessions(self, worker_id: str) -> list[str]:
         moved = []
+        room = self._room_on_live_workers(worker_id)
         for lease in self._leases.unreleased_by(worker_id):
             if not self._leases.force_release(lease.session_id, worker_id):
                 continue
@@ -100,11 +104,31 @@ class Reaper:
                 session_id=card.session_id, tenant_id=card.tenant_id, seq=closing_seq(lease.fence),
                 status="reconnecting", reason="worker_lost"))
             card = self._sessions.get(lease.session_id) or card
-            self._queues.publish(CONNECT_QUEUE, ConnectSession(
-                session_id=card.session_id, tenant_id=card.tenant_id, status_version=card.status_version,
-                requested_at=utcnow()))
+            self._hand_over(ConnectSession(session_id=card.session_id, tenant_id=card.tenant_id,
+                                           status_version=card.status_version, requested_at=utcnow()), room)
             moved.append(card.session_id)
         return moved
+
+    def _room_on_live_workers(self, dead: str) -> dict[str, int]:
+        """Free places on each worker that is online and heartbeating, the dead one aside."""
+        cutoff = utcnow() - self.stale_after
+        return {w.worker_id: w.capacity - sum(w.stats.get("sessions", {}).values()) for w in self._workers.list()
+                if w.worker_id != dead and w.status == "online" and w.last_heartbeat > cutoff}
+
+    def _hand_over(self, command: ConnectSession, room: dict[str, int]) -> None:
+        """Straight into the inbox of the live worker with the most room: the connect queue
+        may have a receive of the dead worker still open (a long poll outlives a killed
+        client), which would hide the command for its visibility timeout. The queue is the
+        fallback; a worker without room after all puts it there too."""
+        target = max(room, key=lambda w: room[w], default=None)
+        if target is not None and room[target] > 0:
+            try:
+                self._router.send(target, command.session_id, command)
+                room[target] -= 1
+                return
+            except ClientError:
+                log.warning("handing %s to %s failed; it goes on the connect queue", command.session_id, target)
+        self._queues.publish(CONNECT_QUEUE, command)
 
     def _reroute_inbox(self, worker_id: str) -> int:
         sqs = client("sqs", self._settings)

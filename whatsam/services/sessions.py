@@ -73,7 +73,7 @@ class SessionService:
         try:
             # A worker still holds the session (a disconnect or logout is on its way to it): the
             # connect goes behind that command in the worker's inbox, so it cannot overtake it.
-            if self._router.send_to_owner(card.session_id, command) is None:
+            if self._router.send_to_owner(card.session_id, command.model_copy(update={"via_holder": True})) is None:
                 self._queues.publish(CONNECT_QUEUE, command)
         except Exception:
             # Without its command the card would sit in `connecting`; put its status back,
