@@ -60,8 +60,9 @@ def test_a_connect_right_after_a_disconnect_happens(stack: tuple[DevProcess, Pat
         assert (status, gone["status"]) == (202, "disconnected"), "the answer shows the status it moved to"
         status, back, _ = dev.request("POST", f"/v1/sessions/{session_id}/connect", token=token)
         assert (status, back["status"]) == (202, "connecting"), back
-        card = _wait(dev, token, session_id, lambda c: c["status"] in ("connected", "qr", "failed")
-                     and c["status_version"] > back["status_version"])
+        settled = ("connected", "qr", "failed")
+        card = _wait(dev, token, session_id, lambda c, since=back["status_version"]: c["status"] in settled
+                     and c["status_version"] > since)
         assert (card["status"], card["phone"]) == ("connected", phone), "reconnected from its credentials"
 
 
