@@ -128,6 +128,7 @@ class ChaosReport:
     # Sessions of a killed worker whose journal has no `reconnecting` for that kill.
     never_reconnecting: list[str] = field(default_factory=list)
     kills: list[Kill] = field(default_factory=list)
+    qr_idle: float | None = None  # the same, with nothing else going on, for comparison
     qr_latency: float | None = None
     duration: float = 0.0
 
@@ -190,6 +191,7 @@ class ChaosReport:
              _spread([s for kill in self.kills for s in kill.reaped.values()])),
             ("card seen `connected` after the kill (median / max)", _spread(dead)),
             ("new QR codes after a kill", str(sum(len(k.qr_seen) for k in self.kills))),
+            ("QR after connect, idle stack", "n/a" if self.qr_idle is None else f"{self.qr_idle:.2f} s"),
             (f"QR after connect, under a burst of {self.options.burst} sends",
              "n/a" if self.qr_latency is None else f"{self.qr_latency:.2f} s"),
             ("run time", f"{self.duration:.0f} s"),
@@ -251,6 +253,7 @@ class Chaos:
         self.log("settled; checking the wire log, the journal and the webhooks")
         self._check_messages(records)
         self._check_journal_and_webhooks(records)
+        self.report.qr_idle = self._time_a_qr("qr-idle")
         self.report.qr_latency = self._qr_under_burst()
         self.report.duration = time.monotonic() - started
         return self.report
@@ -508,7 +511,11 @@ class Chaos:
         for thread in threads:
             thread.join()
         self.log(f"burst of {self.options.burst} accepted; timing a new session's QR")
-        card = self._call("POST", "/v1/sessions", {"name": "qr-under-burst"}, expect=201)
+        return self._time_a_qr("qr-under-burst")
+
+    def _time_a_qr(self, name: str) -> float:
+        """Seconds from a new session's connect to its card reading `qr`."""
+        card = self._call("POST", "/v1/sessions", {"name": name}, expect=201)
         started = time.monotonic()
         self._call("POST", f"/v1/sessions/{card['id']}/connect", expect=202)
         self._wait_card(card["id"], lambda c: c["status"] == "qr", 120)

@@ -48,7 +48,7 @@ from whatsam.contracts.events import (
     SessionStatusEvent,
     make_seq,
 )
-from whatsam.domain.model import SessionStatus, utcnow
+from whatsam.domain.model import CONNECT_IN_PROGRESS, SessionCard, SessionStatus, utcnow
 from whatsam.messaging.media import MediaStore
 from whatsam.services.routing import CommandRouter
 from whatsam.services.sessions import CONNECT_QUEUE
@@ -181,8 +181,7 @@ class SessionHost:
             else:
                 _remove_store(hosted.store_path)
             self._deps.cache.set_route(card.session_id, self.config.worker_id, self._route_ttl)
-            # Taking over from a worker that died: still `reconnecting` until the socket is up.
-            self._emit_status(hosted, "reconnecting" if card.status is SessionStatus.RECONNECTING else "connecting")
+            self._emit_status(hosted, "reconnecting" if _taken_over(card, self.config.worker_id) else "connecting")
             self.supervisor.call("open", card.session_id, store_path=str(hosted.store_path))
             hosted.sender = self._new_sender(hosted)
             hosted.sender.start()
@@ -489,6 +488,14 @@ class SessionHost:
     def stop(self) -> None:
         self._inbox.put(None)
         self.supervisor.close()
+
+
+def _taken_over(card: SessionCard, worker_id: str) -> bool:
+    """The card shows the session on (or lost by) another worker: we take it over, no scan
+    needed, and it reads `reconnecting` until its socket is up."""
+    if card.status is SessionStatus.RECONNECTING:
+        return True
+    return card.worker_id not in (None, worker_id) and card.status in CONNECT_IN_PROGRESS
 
 
 def _remove_store(store_path: Path) -> None:

@@ -40,6 +40,10 @@ _JOURNALED = {MessageStatus.SENT: MessageModel.journaled_sent,
               MessageStatus.READ: MessageModel.journaled_read, MessageStatus.FAILED: MessageModel.journaled_failed}
 
 
+# Tries of one receipt against concurrent others (sent, delivered and read: a few at most).
+_ADVANCE_ATTEMPTS = 5
+
+
 def _stamp(timeline: list[dict[str, Any]], status: MessageStatus, at: datetime) -> str:
     return json.dumps([*timeline, {"status": status.value, "at": iso_z(at)}])
 
@@ -135,14 +139,19 @@ class MessageRepository:
 
     def advance(self, record: MessageRecord, status: MessageStatus, at: datetime) -> MessageRecord | None:
         """Move to `status` if that is forward (receipts arrive out of order); the updated
-        record, or None when it was not forward or the record moved meanwhile."""
-        if not advances(record.status, status):
-            return None
-        moved = update_if(MessageModel(message_id=record.message_id),
-                          [MessageModel.status.set(status.value),
-                           MessageModel.timeline.set(_stamp(record.timeline, status, at))],
-                          MessageModel.status == record.status.value)
-        return replace(record, status=status) if moved else None
+        record, or None when it is not forward. A receipt applied at the same moment (events
+        are ingested concurrently) makes it read the record again and retry."""
+        current: MessageRecord | None = record
+        for _ in range(_ADVANCE_ATTEMPTS):
+            if current is None or not advances(current.status, status):
+                return None
+            if update_if(MessageModel(message_id=current.message_id),
+                         [MessageModel.status.set(status.value),
+                          MessageModel.timeline.set(_stamp(current.timeline, status, at))],
+                         MessageModel.status == current.status.value):
+                return replace(current, status=status)
+            current = self.get(current.message_id)
+        raise RuntimeError(f"message {record.message_id} kept changing; {status.value} not applied")
 
     def mark_revoked(self, record: MessageRecord) -> None:
         update_if(MessageModel(message_id=record.message_id), [MessageModel.revoked.set(True)],

@@ -99,11 +99,11 @@ class EventIngestion:
                 # The same news under another seq: announced again by the session's next holder,
                 # or a receipt re-reported after a reconnect. Journaled (and delivered) once.
                 return event, Outcome.IGNORED
-            if not self._journal.append(event):
-                return event, Outcome.REDELIVERED
+            journaled = self._journal.append(event)
             if record is not None:
+                # Also on a redelivery: an earlier attempt may have journaled it and failed here.
                 self._messages.advance(record, status, event.occurred_at)
-            return event, Outcome.APPLIED
+            return event, Outcome.APPLIED if journaled else Outcome.REDELIVERED
         if not self._journal.append(event):
             return event, Outcome.REDELIVERED
         if isinstance(event, MessageReceivedEvent):

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from whatsam.adapters.aws import client
-from whatsam.adapters.leases import LeaseRepository
+from whatsam.adapters.leases import Lease, LeaseRepository
 from whatsam.adapters.queues import QueuePublisher
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
@@ -24,7 +24,7 @@ from whatsam.adapters.workers import WorkerRepository
 from whatsam.config import Settings
 from whatsam.contracts.commands import ConnectSession, SessionCommand, decode_command
 from whatsam.contracts.events import SessionStatusEvent, closing_seq
-from whatsam.domain.model import utcnow
+from whatsam.domain.model import SessionCard, utcnow
 from whatsam.services.ingestion import EventIngestion
 from whatsam.services.routing import CommandRouter, inbox_queue_name
 from whatsam.services.sessions import CONNECT_QUEUE
@@ -89,8 +89,10 @@ class Reaper:
         report.rerouted += self._reroute_inbox(worker_id)
 
     def hand_back_sessions(self, worker_id: str) -> list[str]:
-        moved = []
+        """Release the dead worker's leases and hand its sessions over first (their takeover
+        is what the seconds count), then mark their cards `reconnecting`."""
         room = self._room_on_live_workers(worker_id)
+        moved: list[tuple[Lease, SessionCard]] = []
         for lease in self._leases.unreleased_by(worker_id):
             if not self._leases.force_release(lease.session_id, worker_id):
                 continue
@@ -98,16 +100,17 @@ class Reaper:
             card = self._sessions.get(lease.session_id)
             if card is None:
                 continue
+            self._hand_over(ConnectSession(session_id=card.session_id, tenant_id=card.tenant_id,
+                                           status_version=card.status_version, requested_at=utcnow()), room)
+            moved.append((lease, card))
+        for lease, card in moved:
             # Numbered last of the dead holder's grant: its events still in a queue (a late
-            # `connected`) can no longer put the card back on a worker that is gone.
+            # `connected`) can no longer put the card back on a worker that is gone; the next
+            # holder's events (a newer grant) are newer still.
             self._ingestion.apply(SessionStatusEvent(
                 session_id=card.session_id, tenant_id=card.tenant_id, seq=closing_seq(lease.fence),
                 status="reconnecting", reason="worker_lost"))
-            card = self._sessions.get(lease.session_id) or card
-            self._hand_over(ConnectSession(session_id=card.session_id, tenant_id=card.tenant_id,
-                                           status_version=card.status_version, requested_at=utcnow()), room)
-            moved.append(card.session_id)
-        return moved
+        return [card.session_id for _, card in moved]
 
     def _room_on_live_workers(self, dead: str) -> dict[str, int]:
         """Free places on each worker that is online and heartbeating, the dead one aside."""

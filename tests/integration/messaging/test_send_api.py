@@ -13,6 +13,7 @@ from whatsam.adapters.messages import MessageRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.contracts.events import MessageReceivedEvent, MessageStatusEvent, make_seq
 from whatsam.domain.model import utcnow
+from whatsam.messaging.status import MessageStatus
 
 pytestmark = pytest.mark.integration
 
@@ -175,6 +176,21 @@ def test_the_same_news_under_another_seq_is_journaled_once(api: Any, connected_l
     journal = api.call("GET", f"/v1/sessions/{connected_line.session_id}/events?after=0",
                        token=connected_line.token).body
     assert [e["type"] for e in journal["events"]] == ["message.sent", "message.delivered"]
+
+
+def test_a_receipt_applied_on_a_stale_read_of_the_message_still_moves_it(api: Any, connected_line: Line) -> None:
+    """Events are ingested concurrently: `read` may be applied to the record as it was before
+    `delivered` moved it; it must not be lost."""
+    message_id = _send(api, connected_line, {"type": "text", "to": TO, "text": "race"}).body["id"]
+    messages = MessageRepository()
+    assert messages.start_sending(messages.pending(connected_line.session_id)[0], fence=1)
+    assert messages.mark_sent(messages.get(message_id), 1, "WA-RACE", utcnow())  # type: ignore[arg-type]
+    stale = messages.get(message_id)
+    assert stale is not None and messages.advance(stale, MessageStatus.DELIVERED, utcnow())
+    moved = messages.advance(stale, MessageStatus.READ, utcnow())
+    assert moved is not None and moved.status is MessageStatus.READ
+    record = messages.get(message_id)
+    assert record is not None and [t["status"] for t in record.timeline] == ["queued", "sent", "delivered", "read"]
 
 
 def test_other_sessions_messages_are_not_found(api: Any, connected_line: Line) -> None:
