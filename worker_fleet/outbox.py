@@ -127,6 +127,9 @@ class SessionSender:
             sent = self._unrecorded.get(record.message_id)
             if sent is not None and record.sending_fence == fence:
                 self._record_sent(record, fence, sent)
+            elif record.sending_fence != fence and record.handed_fence != record.sending_fence \
+                    and self._messages.requeue_unhanded(record):
+                pass  # its worker died before the engine took it: it never left; sent next round
             else:
                 self._fail(record, "delivery_unknown")
             return True
@@ -141,8 +144,11 @@ class SessionSender:
         if not self._messages.start_sending(record, fence):
             return True  # moved by someone else; the next read of the outbox shows how
         try:
-            result = self._supervisor.call("send", record.session_id, to_jid=record.chat_jid, message=outgoing)
+            result = self._supervisor.call("send", record.session_id, to_jid=record.chat_jid, message=outgoing,
+                                           handoff=(record.message_id, fence))
         except ShardOperationError as exc:
+            if exc.kind == "SendTakenBack":
+                return True  # the session's next holder has it; nothing went out here
             if exc.kind in _RETRYABLE:
                 self._messages.back_to_queue(record, fence)
                 return False

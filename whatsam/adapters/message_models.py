@@ -67,6 +67,8 @@ class MessageModel(Model):
     send_seq = NumberAttribute(null=True)
     pending_seq = NumberAttribute(null=True)
     sending_fence = NumberAttribute(null=True)
+    # The fence of the attempt the engine's process took in hand (see MessageRepository.hand_to_engine).
+    handed_fence = NumberAttribute(null=True)
     attempts = NumberAttribute(default=0)
     wa_id = UnicodeAttribute(null=True)
     session_wa = UnicodeAttribute(null=True)

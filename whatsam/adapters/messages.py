@@ -30,6 +30,7 @@ def _record(item: MessageModel) -> MessageRecord:
         chat_jid=item.chat_jid, type=item.type, payload=json.loads(item.payload), status=MessageStatus(item.status),
         created_at=item.created_at, send_seq=int(item.send_seq) if item.send_seq is not None else None,
         sending_fence=int(item.sending_fence) if item.sending_fence is not None else None,
+        handed_fence=int(item.handed_fence) if item.handed_fence is not None else None,
         attempts=int(item.attempts or 0), wa_id=item.wa_id, timeline=json.loads(item.timeline), error=item.error,
         request_hash=item.request_hash, revoked=bool(item.revoked))
 
@@ -110,6 +111,23 @@ class MessageRepository:
                           MessageModel.session_wa.set(f"{record.session_id}#{wa_id}"), MessageModel.error.remove(),
                           MessageModel.timeline.set(_stamp(record.timeline, MessageStatus.SENT, at))],
                          (MessageModel.status == MessageStatus.SENDING.value) & (MessageModel.sending_fence == fence))
+
+    def hand_to_engine(self, message_id: str, fence: int) -> bool:
+        """Written by the engine's process right before it sends: this attempt (still ours,
+        still `sending`) is about to reach WhatsApp. False: the next holder took the message
+        back, and this attempt must not send it."""
+        return update_if(MessageModel(message_id=message_id), [MessageModel.handed_fence.set(fence)],
+                         (MessageModel.status == MessageStatus.SENDING.value)
+                         & (MessageModel.sending_fence == fence))
+
+    def requeue_unhanded(self, record: MessageRecord) -> bool:
+        """sending → queued for an attempt whose worker died before the engine took it in hand:
+        it provably never left, so the next holder sends it (not `delivery_unknown`)."""
+        fence = record.sending_fence
+        return update_if(MessageModel(message_id=record.message_id),
+                         [MessageModel.status.set(MessageStatus.QUEUED.value)],
+                         (MessageModel.status == MessageStatus.SENDING.value) & (MessageModel.sending_fence == fence)
+                         & (MessageModel.handed_fence.does_not_exist() | (MessageModel.handed_fence != fence)))
 
     def back_to_queue(self, record: MessageRecord, fence: int) -> bool:
         """sending → queued: the attempt did not reach WhatsApp (socket down); try again later."""

@@ -193,6 +193,23 @@ def test_a_receipt_applied_on_a_stale_read_of_the_message_still_moves_it(api: An
     assert record is not None and [t["status"] for t in record.timeline] == ["queued", "sent", "delivered", "read"]
 
 
+def test_an_attempt_the_engine_never_took_goes_back_to_the_queue_and_stays_unsendable(
+        api: Any, connected_line: Line) -> None:
+    """A worker killed between marking `sending` and handing the message to its engine leaves an
+    attempt that provably never left: the next holder requeues it, and the old attempt (its
+    shard still alive) can no longer take it in hand. One the engine took is left alone."""
+    message_id = _send(api, connected_line, {"type": "text", "to": TO, "text": "in hand?"}).body["id"]
+    messages = MessageRepository()
+    assert messages.start_sending(messages.pending(connected_line.session_id)[0], fence=1)
+    assert messages.requeue_unhanded(messages.get(message_id))  # type: ignore[arg-type]
+    assert not messages.hand_to_engine(message_id, 1), "taken back: the old attempt must not send"
+    assert messages.start_sending(messages.get(message_id), fence=2)  # type: ignore[arg-type]
+    assert messages.hand_to_engine(message_id, 2)
+    handed = messages.get(message_id)
+    assert handed is not None and (handed.status, handed.handed_fence) == (MessageStatus.SENDING, 2)
+    assert not messages.requeue_unhanded(handed), "it may have reached WhatsApp: never sent again"
+
+
 def test_other_sessions_messages_are_not_found(api: Any, connected_line: Line) -> None:
     sent = _send(api, connected_line, {"type": "text", "to": TO, "text": "mine"})
     other = api.register()
