@@ -154,8 +154,9 @@ class EventIngestion:
     @staticmethod
     def _next_card(card: SessionCard, event: SessionQrEvent | SessionStatusEvent, status: SessionStatus,
                    phone: str | None) -> SessionCard:
-        worker_id = None if status in {SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT,
-                                       SessionStatus.FAILED} else event.worker_id
+        # No worker serves a session that ended, or whose worker is gone (`reconnecting`).
+        worker_id = None if status in {SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT, SessionStatus.FAILED,
+                                       SessionStatus.RECONNECTING} else event.worker_id
         new_phone = phone or card.phone
         if status is SessionStatus.LOGGED_OUT:
             new_phone = None

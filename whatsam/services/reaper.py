@@ -107,9 +107,10 @@ class Reaper:
             # Numbered last of the dead holder's grant: its events still in a queue (a late
             # `connected`) can no longer put the card back on a worker that is gone; the next
             # holder's events (a newer grant) are newer still.
+            # Sent in the dead holder's name: it is the last word of that holder's grant.
             self._ingestion.apply(SessionStatusEvent(
                 session_id=card.session_id, tenant_id=card.tenant_id, seq=closing_seq(lease.fence),
-                status="reconnecting", reason="worker_lost"))
+                worker_id=lease.worker_id, status="reconnecting", reason="worker_lost"))
         return [card.session_id for _, card in moved]
 
     def _room_on_live_workers(self, dead: str) -> dict[str, int]:
