@@ -140,33 +140,36 @@ def test_every_sqs_handler_of_the_app_is_a_function_fed_by_its_queue() -> None:
     assert not problems, "\n".join(problems)
 
 
+def _the_function_of(handler: str, event: str, problems: list[str]) -> str | None:
+    """The one function whose Handler is `handler`; None (and the YAML it needs noted) otherwise."""
+    functions = _functions_by_handler().get(handler, [])
+    if len(functions) == 1:
+        return functions[0]
+    problems.append(f"handler {handler} needs exactly one AWS::Serverless::Function with Handler: {handler} "
+                    f"(found {functions}) and an event\n  {event}")
+    return None
+
+
 def test_every_schedule_of_the_app_is_a_scheduled_function() -> None:
-    handlers = _functions_by_handler()
-    problems = []
+    problems: list[str] = []
     for handler, expression in sorted(cfn.app_facts().schedules.items()):
-        functions = handlers.get(handler, [])
-        if len(functions) != 1:
-            problems.append(f"scheduled handler {handler} needs exactly one AWS::Serverless::Function with "
-                            f"Handler: {handler} (found {functions}) and an event\n  Type: Schedule\n"
-                            f"  Properties: {{Schedule: {expression}}}")
+        function = _the_function_of(handler, f"Type: Schedule\n  Properties: {{Schedule: {expression}}}", problems)
+        if function is None:
             continue
-        schedules = [e.get("Schedule") for e in _events(functions[0], "Schedule")]
+        schedules = [e.get("Schedule") for e in _events(function, "Schedule")]
         if schedules != [expression]:
-            problems.append(f"{functions[0]} ({handler}) must run on {expression}, the template says {schedules}")
+            problems.append(f"{function} ({handler}) must run on {expression}, the template says {schedules}")
     assert not problems, "\n".join(problems)
 
 
 def test_every_event_rule_of_the_app_is_a_function_with_that_pattern() -> None:
-    handlers = _functions_by_handler()
-    problems = []
+    problems: list[str] = []
     for handler, pattern in sorted(cfn.app_facts().cw_events.items()):
-        functions = handlers.get(handler, [])
-        if len(functions) != 1:
-            problems.append(f"event handler {handler} needs exactly one AWS::Serverless::Function with "
-                            f"Handler: {handler} (found {functions}) and an event\n  Type: EventBridgeRule\n"
-                            f"  Properties: {{Pattern: {json.dumps(pattern)}}}")
+        function = _the_function_of(handler, f"Type: EventBridgeRule\n  Properties: {{Pattern: {json.dumps(pattern)}}}",
+                                    problems)
+        if function is None:
             continue
-        for rule in _events(functions[0], "EventBridgeRule"):
+        for rule in _events(function, "EventBridgeRule"):
             # The template may narrow the app's pattern (to this stack's cluster), never widen it.
             deployed = rule.get("Pattern", {})
             for key, wanted in pattern.items():
@@ -174,7 +177,7 @@ def test_every_event_rule_of_the_app_is_a_function_with_that_pattern() -> None:
                 if isinstance(wanted, dict):
                     got = {k: v for k, v in (got or {}).items() if k in wanted}
                 if got != wanted:
-                    problems.append(f"{functions[0]} ({handler}): pattern {key} is {got}, the app says {wanted}")
+                    problems.append(f"{function} ({handler}): pattern {key} is {got}, the app says {wanted}")
     assert not problems, "\n".join(problems)
 
 

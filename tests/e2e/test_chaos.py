@@ -31,17 +31,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DevProcess
         yield running
 
 
+# About a minute on a quiet 2-core machine; a busy one may need several (only waits are bounded).
+@pytest.mark.timeout(900)
 def test_killed_workers_lose_nothing_and_their_sessions_come_back(stack: tuple[DevProcess, Path]) -> None:
     dev, wire_log = stack
     receiver = Receiver()
     try:
         report = Chaos(dev, wire_log, receiver, ChaosOptions(
-            sends=120, sessions=3, workers=3, kill_every=8, min_kills=2, max_kills=3, burst=150, send_rate=8,
+            sends=120, sessions=3, workers=3, kill_every=6, min_kills=2, max_kills=2, burst=150, send_rate=8,
             settle_timeout=240), log=print).run()
     finally:
         receiver.close()
     print(report.table())
-    assert len(report.kills) >= 2
+    assert len(report.kills) == 2
     assert report.accepted == 120 and report.qr_latency is not None, "the QR came under the burst"
     assert report.problems(timed=False) == []
 
