@@ -190,7 +190,8 @@ class SessionHost:
             self._forget(hosted)
             self._deps.leases.release(lease)
             raise
-        log.info("claimed %s (fence %d, restored=%s)", card.session_id, lease.fence, image is not None)
+        log.info("claimed %s (fence %d, restored=%s) %.1fs after the connect was asked for", card.session_id,
+                 lease.fence, image is not None, (utcnow() - command.requested_at).total_seconds())
         return True
 
     # ------------------------------------------------------------------ inbox commands

@@ -19,9 +19,6 @@ from whatsam.dev.processes import spawn_child
 
 log = logging.getLogger("whatsam.dev")
 
-# How often the fleet looks for exited workers.
-WATCH_SECONDS = 0.25
-
 
 @dataclass
 class WorkerProcess:
@@ -44,12 +41,12 @@ class DevFleet:
 
     def start(self) -> None:
         for _ in range(self.count):
-            self.workers.append(self._spawn())
-        threading.Thread(target=self._watch, name="fleet-watch", daemon=True).start()
+            self._watch(self._spawn())
 
     def _spawn(self) -> WorkerProcess:
-        worker_id = f"dev-worker-{self._next}"
-        self._next += 1
+        with self._lock:
+            worker_id = f"dev-worker-{self._next}"
+            self._next += 1
         process = spawn_child(
             [sys.executable, "-m", "worker_fleet.main", "--worker-id", worker_id, "--engine", self.engine],
             env={**os.environ, **self.env}, stdout=subprocess.PIPE, text=True)
@@ -62,18 +59,29 @@ class DevFleet:
         threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True).start()
         return WorkerProcess(worker_id, process, match.group(1))
 
-    def _watch(self) -> None:
-        while not self._stopping.wait(WATCH_SECONDS):
-            with self._lock:
-                for index, worker in enumerate(self.workers):
-                    if worker.process.poll() is not None and not self._stopping.is_set():
-                        log.warning("worker %s exited with %s; starting a replacement", worker.worker_id,
-                                    worker.process.returncode)
-                        self._report_exit(worker)
-                        try:
-                            self.workers[index] = self._spawn()
-                        except RuntimeError:
-                            log.exception("replacement worker failed to start")
+    def _watch(self, worker: WorkerProcess) -> None:
+        """Joins the fleet, with a thread waiting on its process: an exit is reported the moment
+        it happens, whatever else the fleet is doing (starting another replacement takes seconds)."""
+        with self._lock:
+            if self._stopping.is_set():
+                _terminate(worker)
+                return
+            self.workers.append(worker)
+        threading.Thread(target=self._await_exit, args=(worker,), name=f"watch-{worker.worker_id}",
+                         daemon=True).start()
+
+    def _await_exit(self, worker: WorkerProcess) -> None:
+        code = worker.process.wait()
+        if self._stopping.is_set():
+            return
+        log.warning("worker %s exited with %s; starting a replacement", worker.worker_id, code)
+        self._report_exit(worker)
+        with self._lock:
+            self.workers.remove(worker)
+        try:
+            self._watch(self._spawn())
+        except RuntimeError:
+            log.exception("replacement worker failed to start")
 
     def _report_exit(self, worker: WorkerProcess) -> None:
         if self.on_exit is None:
@@ -90,8 +98,15 @@ class DevFleet:
                 if worker.process.poll() is None:
                     worker.process.send_signal(signal.SIGTERM)
             for worker in self.workers:
-                try:
-                    worker.process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    worker.process.kill()
-                    worker.process.wait()
+                _terminate(worker, timeout)
+
+
+def _terminate(worker: WorkerProcess, timeout: float = 120.0) -> None:
+    """SIGTERM (the worker drains), then wait; SIGKILL if it does not finish in time."""
+    if worker.process.poll() is None:
+        worker.process.send_signal(signal.SIGTERM)
+    try:
+        worker.process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        worker.process.kill()
+        worker.process.wait()
