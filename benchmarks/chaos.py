@@ -220,6 +220,7 @@ class Chaos:
         self.log = log
         self.report = ChaosReport(options)
         self.token = ""
+        self.email = ""
         self.sessions: dict[str, str] = {}  # session id -> API key
         self.phones: dict[str, str] = {}
         self.accepted: dict[str, list[str]] = defaultdict(list)  # session id -> texts, in order accepted
@@ -259,13 +260,16 @@ class Chaos:
         return self.report
 
     def _admin_account(self) -> str:
-        email = f"chaos-{uuid.uuid4().hex[:8]}@example.com"
-        created = subprocess.run([sys.executable, "-m", "whatsam.cli", "admin", "create-user", "--email", email,
+        self.email = f"chaos-{uuid.uuid4().hex[:8]}@example.com"
+        created = subprocess.run([sys.executable, "-m", "whatsam.cli", "admin", "create-user", "--email", self.email,
                                   "--tier", "MAX", "--password-stdin"], env=self.stack.env, input=PASSWORD,
                                  capture_output=True, text=True, timeout=120, check=False)
         if created.returncode != 0:
             raise RuntimeError(f"creating the chaos account failed: {created.stderr}")
-        return str(self._call("POST", "/v1/auth/login", {"email": email, "password": PASSWORD},
+        return self._login()
+
+    def _login(self) -> str:
+        return str(self._call("POST", "/v1/auth/login", {"email": self.email, "password": PASSWORD},
                               token=None)["access_token"])
 
     def _link(self, name: str) -> None:
@@ -537,6 +541,9 @@ class Chaos:
               api_key: str | None = None) -> Any:
         status, reply, _ = self.stack.request(method, path, body, api_key=api_key,
                                               token=(self.token if token == "" else token) if not api_key else None)
+        if status == 401 and token == "" and not api_key and reply["error"]["code"] == "token_expired":
+            self.token = self._login()  # access tokens last 15 minutes; a long run outlives them
+            return self._call(method, path, body, expect=expect)
         if status != expect:
             raise RuntimeError(f"{method} {path} answered {status}: {reply}")
         return reply
