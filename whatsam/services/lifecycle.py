@@ -126,7 +126,9 @@ class LifecycleService:
     def _settle(self, card: SessionCard, status: SessionStatus) -> SessionCard:
         if card.status is status:
             return card
-        after = replace(card, status=status, status_version=card.status_version + 1, updated_at=utcnow())
+        # Logged out, the device is unlinked: the card names no phone (as when a worker reports it).
+        phone = None if status is SessionStatus.LOGGED_OUT else card.phone
+        after = replace(card, status=status, phone=phone, status_version=card.status_version + 1, updated_at=utcnow())
         if self._repository.save_status(card, after):
             self._cache.clear_qr(card.session_id)
             self._cache.announce_status(card.session_id, after.status_version)
