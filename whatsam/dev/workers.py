@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import re
 import signal
 import subprocess
@@ -38,12 +39,16 @@ class DevFleet:
     _next: int = 1
     _stopping: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _exited: queue.Queue[WorkerProcess] = field(default_factory=queue.Queue)
 
     def start(self) -> None:
         for _ in range(self.count):
             self._watch(self._spawn())
+        threading.Thread(target=self._replace_exited, name="fleet-keeper", daemon=True).start()
 
     def _spawn(self) -> WorkerProcess:
+        """Start a worker. Only from a thread that outlives it: workers are dependent children
+        (they get SIGKILL when the thread that started them ends)."""
         with self._lock:
             worker_id = f"dev-worker-{self._next}"
             self._next += 1
@@ -61,7 +66,7 @@ class DevFleet:
 
     def _watch(self, worker: WorkerProcess) -> None:
         """Joins the fleet, with a thread waiting on its process: an exit is reported the moment
-        it happens, whatever else the fleet is doing (starting another replacement takes seconds)."""
+        it happens, whatever else the fleet is doing (starting a replacement takes seconds)."""
         with self._lock:
             if self._stopping.is_set():
                 _terminate(worker)
@@ -78,10 +83,19 @@ class DevFleet:
         self._report_exit(worker)
         with self._lock:
             self.workers.remove(worker)
-        try:
-            self._watch(self._spawn())
-        except RuntimeError:
-            log.exception("replacement worker failed to start")
+        self._exited.put(worker)
+
+    def _replace_exited(self) -> None:
+        """One long-lived thread starts every replacement (see `_spawn`)."""
+        while not self._stopping.is_set():
+            try:
+                self._exited.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                self._watch(self._spawn())
+            except RuntimeError:
+                log.exception("replacement worker failed to start")
 
     def _report_exit(self, worker: WorkerProcess) -> None:
         if self.on_exit is None:
