@@ -90,10 +90,10 @@ class SimulatedOptions:
     # can count sends across worker processes, the way WhatsApp's servers would see them.
     wire_log: str | None = None
     # Dev/test only: WhatsApp's side of receipts, a directory shared by every worker. A session
-    # that reconnects (on any worker) is told again the receipts of the last `receipt_replay`
-    # seconds, and those still to come, as WhatsApp delivers receipts a device missed offline.
+    # that reconnects (on any worker) is told the receipts it was not told yet, and again those
+    # told in the last `receipt_replay` seconds (its worker may have died with them).
     server_dir: str | None = None
-    receipt_replay: float = 300.0
+    receipt_replay: float = 10.0
 
 
 def _append_wire_log(path: str, session_id: str, to_jid: str, message: Outgoing, message_id: str) -> None:
@@ -422,22 +422,23 @@ class SimulatedClient:
             self._push(QRCode(simulated_qr_code(self._session_id, rotation), self._options.qr_interval))
 
     async def _acknowledge(self, message_id: str, chat_jid: str) -> None:
-        await asyncio.sleep(self._options.delivered_after)
-        self._push(Receipt((message_id,), chat_jid, "delivered", datetime.now(UTC)))
-        await asyncio.sleep(self._options.read_after)
-        self._push(Receipt((message_id,), chat_jid, "read", datetime.now(UTC)))
+        await self._receipt_at(message_id, chat_jid, "delivered", self._options.delivered_after)
+        await self._receipt_at(message_id, chat_jid, "read", self._options.read_after)
 
     def _replay_receipts(self) -> None:
-        """On reconnect: the receipts WhatsApp holds for this session, again or for the first time."""
+        """On reconnect: the receipts WhatsApp holds for this session (see ReceiptLedger)."""
         if self._ledger is None:
             return
         now = datetime.now(UTC).timestamp()
-        for due in self._ledger.since(now - self._options.receipt_replay):
+        for due in self._ledger.missed(told_since=now - self._options.receipt_replay):
             self._track(self._receipt_at(due.message_id, due.chat_jid, due.kind, max(0.0, due.due_at - now)))
 
     async def _receipt_at(self, message_id: str, chat_jid: str, kind: str, delay: float) -> None:
         await asyncio.sleep(delay)
-        self._push(Receipt((message_id,), chat_jid, "read" if kind == "read" else "delivered", datetime.now(UTC)))
+        now = datetime.now(UTC)
+        self._push(Receipt((message_id,), chat_jid, "read" if kind == "read" else "delivered", now))
+        if self._ledger is not None:
+            self._ledger.told(message_id, kind, now.timestamp())
 
     def _track(self, receipts: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(receipts)

@@ -125,7 +125,8 @@ class ReceiptLedger:
     """WhatsApp's side of a session's receipts: what it will tell the linked device about the
     messages it sent. It lives outside the device's store (on the simulated "server", a
     directory every worker on the machine shares), so a session that reconnects on another
-    worker is told again, as WhatsApp delivers receipts a device missed while offline."""
+    worker is told what it missed, as WhatsApp delivers receipts to a device that was offline:
+    those not told yet, and those told just before (the worker may have died with them)."""
 
     def __init__(self, path: pathlib.Path) -> None:
         self.path = path
@@ -137,12 +138,17 @@ class ReceiptLedger:
                 [(message_id, chat_jid, "delivered", delivered_at), (message_id, chat_jid, "read", read_at)],
             )
 
-    def since(self, earliest: float) -> list[DueReceipt]:
-        """Receipts due from `earliest` on (older ones are forgotten), in the order they fall due."""
+    def told(self, message_id: str, kind: str, at: float) -> None:
+        with self._connection() as db:
+            db.execute("UPDATE receipt SET told_at = ? WHERE message_id = ? AND kind = ?", (at, message_id, kind))
+
+    def missed(self, told_since: float) -> list[DueReceipt]:
+        """Receipts not told yet, or told from `told_since` on, in the order they fall due;
+        those told earlier are forgotten."""
         if not self.path.exists():
             return []
         with self._connection() as db:
-            db.execute("DELETE FROM receipt WHERE due_at < ?", (earliest,))
+            db.execute("DELETE FROM receipt WHERE told_at < ?", (told_since,))
             rows = db.execute("SELECT message_id, chat_jid, kind, due_at FROM receipt ORDER BY due_at").fetchall()
         return [DueReceipt(*row) for row in rows]
 
@@ -153,7 +159,7 @@ class ReceiptLedger:
         try:
             with db:
                 db.execute("CREATE TABLE IF NOT EXISTS receipt (message_id TEXT NOT NULL, chat_jid TEXT NOT NULL, "
-                           "kind TEXT NOT NULL, due_at REAL NOT NULL, PRIMARY KEY (message_id, kind))")
+                           "kind TEXT NOT NULL, due_at REAL NOT NULL, told_at REAL, PRIMARY KEY (message_id, kind))")
                 yield db
         finally:
             db.close()
