@@ -75,7 +75,7 @@ class ChildService:
 
 def start_moto_server(port: int | None = None) -> ChildService:
     port = port or free_port()
-    process = spawn_child([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    process = spawn_child([sys.executable, "-m", "whatsam.dev.moto_server", "-H", "127.0.0.1", "-p", str(port)],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
 
