@@ -37,7 +37,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -92,7 +92,8 @@ class ChaosOptions:
     burst: int = 600
     # Accepted sends per second while workers are killed (about what pacing drains).
     send_rate: float = 14.0
-    settle_timeout: float = 240.0
+    # The dev stack ingests a few hundred events a minute on a busy machine: 3 per message.
+    settle_timeout: float = 600.0
 
 
 @dataclass
@@ -187,7 +188,7 @@ class ChaosReport:
             ("workers SIGKILLed", str(len(self.kills))),
             ("session failovers", str(len(recover) + len(self.unrecovered))),
             ("failover, kill -> connected elsewhere (median / max)", _spread(recover)),
-            ("kill -> card `reconnecting` (reaper, median / max)",
+            ("kill -> card `reconnecting` (median / max)",
              _spread([s for kill in self.kills for s in kill.reaped.values()])),
             ("card seen `connected` after the kill (median / max)", _spread(dead)),
             ("new QR codes after a kill", str(sum(len(k.qr_seen) for k in self.kills))),
@@ -458,25 +459,26 @@ class Chaos:
         for session_id in self.sessions:
             journal = list(self._journal(session_id))
             journaled |= {(e.get("message_id"), e["type"]) for e in journal}
+            # The reaper's `reconnecting`, or the next holder's if its own events overtook the reaper's.
             reconnecting = [datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00")).timestamp()
-                            for e in journal if e["type"] == "session.status" and e.get("reason") == "worker_lost"]
-            reconnects = len(reconnecting)
-            kills = sum(session_id in kill.sessions for kill in self.report.kills)
-            for kill in self.report.kills:
-                after = [at - kill.wall for at in reconnecting if at >= kill.wall]
-                if session_id in kill.sessions and after:
+                            for e in journal if e["type"] == "session.status" and e.get("status") == "reconnecting"]
+            ours = [kill for kill in self.report.kills if session_id in kill.sessions]
+            for kill in ours:
+                after = [at - kill.wall for at in reconnecting if 0 <= at - kill.wall <= RECOVERY_GOAL * 4]
+                if after:
                     kill.reaped[session_id] = min(after)
-            if reconnects < kills:
-                self.report.never_reconnecting.append(f"{session_id}: {reconnects} of {kills}")
+            missed = sum(session_id not in kill.reaped for kill in ours)
+            if missed:
+                self.report.never_reconnecting.append(f"{session_id}: {missed} of {len(ours)} kills")
         self.report.missing_journal = sorted(f"{m} {t}" for m, t in expected - journaled)
 
         def hooked(seen: list[Any]) -> set[tuple[str | None, str]]:
             payloads = [json.loads(r.body) for r in seen]
             return {(p["data"].get("message_id"), p["type"]) for p in payloads}
 
-        with suppress(AssertionError):  # what is missing by then is reported
-            self.receiver.wait_for(lambda seen: expected <= hooked(seen), timeout=60)
-        arrived = hooked(self.receiver.seen())
+        deadline = time.monotonic() + 60  # what is missing by then is reported
+        while not expected <= (arrived := hooked(self.receiver.seen())) and time.monotonic() < deadline:
+            time.sleep(1.0)
         self.report.missing_webhooks = sorted(f"{m} {t}" for m, t in expected - arrived)
 
     def _journal(self, session_id: str) -> Iterator[dict[str, Any]]:

@@ -129,7 +129,10 @@ class SessionSender:
                 self._record_sent(record, fence, sent)
             elif record.sending_fence != fence and record.handed_fence != record.sending_fence \
                     and self._messages.requeue_unhanded(record):
-                pass  # its worker died before the engine took it: it never left; sent next round
+                # Its worker died before the engine took it: it never left. Send it now, before
+                # the messages behind it (they are next in this very round).
+                requeued = self._messages.get(record.message_id)
+                return requeued is None or self._send_one(requeued)
             else:
                 self._fail(record, "delivery_unknown")
             return True

@@ -55,6 +55,14 @@ class MessageLog:
     def back_to_queue(self, record: MessageRecord, fence: int) -> bool:
         return True
 
+    def get(self, message_id: str) -> MessageRecord | None:
+        return self.records.get(message_id)
+
+    def requeue_unhanded(self, record: MessageRecord) -> bool:
+        self.steps.append(f"requeued {record.message_id}")
+        self.records[record.message_id] = replace(record, status=MessageStatus.QUEUED)
+        return True
+
 
 class Engine:
     def __init__(self, steps: list[str]) -> None:
@@ -108,3 +116,13 @@ def test_a_message_leaves_the_outbox_only_after_its_event_is_published() -> None
     assert emitted == ["message.sent m1"]
     assert log.steps.count("engine m1") == 1, "announced again, never sent again"
     assert "m1" not in log.in_outbox
+
+
+def test_an_attempt_its_dead_worker_never_handed_over_is_sent_first() -> None:
+    """Found `sending` under an older fence and never handed to an engine: it never left, so it
+    is sent, and before the messages accepted after it."""
+    log = MessageLog(_queued("m1", MessageStatus.SENDING, sending_fence=3), _queued("m2"))
+    emitted: list[str] = []
+    _sender(log, emitted).drain()
+    assert [s for s in log.steps if s.startswith(("requeued", "engine"))] == ["requeued m1", "engine m1", "engine m2"]
+    assert emitted == ["message.sent m1", "message.sent m2"], "not delivery_unknown"
