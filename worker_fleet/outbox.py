@@ -5,10 +5,12 @@ Each message goes queued → sending (stamped with our lease's fence) → sent, 
 writes, so a redelivered command, a sweep and a second worker cannot send it twice. The
 pacing gap is waited out and the message prepared *before* it is marked `sending`: the mark
 is the last step before the engine call, so `sending` means "may have reached WhatsApp".
-A message found `sending` under an older fence was in flight when its worker died: whether
-WhatsApp got it cannot be known (neonize 0.5.2 lets us choose no message id WhatsApp would
-deduplicate by), so it is failed as `delivery_unknown` rather than risk sending it twice; one
-still `queued` provably never started and is simply sent by the next holder.
+The engine's shard marks the attempt handed (a conditional write) right before it sends. A
+message found `sending` and handed under an older fence was in flight when its worker died:
+whether WhatsApp got it cannot be known (neonize 0.5.2 lets us choose no message id WhatsApp
+would deduplicate by), so it is failed as `delivery_unknown` rather than risk sending it
+twice. One never handed provably never left: it is requeued (which also stops the old shard
+from taking it) and sent; one still `queued` is simply sent by the next holder.
 
 A message leaves the outbox only after the event of its outcome is published: one found
 `sent` or `failed` in the outbox lost its event with a killed worker, and is announced again."""
