@@ -95,12 +95,14 @@ def build(settings: Settings) -> Container:
     key_service = ApiKeyService(settings, keys)
     router = CommandRouter(settings, leases, cache)
     teardown = SessionTeardown(session_repo, keys, leases, router, cache, auth_state, messages, journal)
-    sessions = SessionService(settings, session_repo, key_service, queues, teardown)
+    sessions = SessionService(settings, session_repo, key_service, queues, teardown, router)
     webhooks = build_webhooks(settings, queues, sessions)
     usage_counters = UsageCounters(redis_client)
     billing = build_billing(settings, usage_counters, session_repo)
     status = SessionStatusService(sessions, cache)
     joined_groups = JoinedGroups(redis_client)
+    ingestion = EventIngestion(session_repo, leases, cache, messages, journal, usage=usage_counters,
+                               groups=joined_groups)
     built = Container(
         settings=settings,
         users=users,
@@ -117,13 +119,12 @@ def build(settings: Settings) -> Container:
         lifecycle=LifecycleService(sessions, session_repo, router, cache, auth_state),
         status=status,
         dev_phone=DevPhone(sessions, session_repo, router, status, messages),
-        ingestion=EventIngestion(session_repo, leases, cache, messages, journal, usage=usage_counters,
-                                 groups=joined_groups),
+        ingestion=ingestion,
         messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
                                    RecipientCap(redis_client), usage_counters),
         chats=ChatService(session_repo, router, cache),
         groups=GroupService(session_repo, router, cache, joined_groups, MediaStore(settings)),
-        reaper=Reaper(settings, workers, leases, session_repo, queues, router, cache,
+        reaper=Reaper(settings, workers, leases, session_repo, queues, router, cache, ingestion,
                       stale_after=timedelta(seconds=settings.worker_stale_seconds)),
         webhooks=webhooks,
         billing=billing,

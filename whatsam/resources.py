@@ -27,6 +27,8 @@ class QueueSpec:
 QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec("connect", visibility_timeout=120),
     QueueSpec("events", visibility_timeout=60),
+    # Session status and QR events, apart from message events: a busy tenant never delays a QR.
+    QueueSpec("session-events", visibility_timeout=60),
     QueueSpec("webhooks", visibility_timeout=60, max_receive_count=10),
 )
 

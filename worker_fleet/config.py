@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import tempfile
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whatsam.adapters.workers import normalise_worker_id
+from whatsam.adapters.workers import normalise_worker_id, worker_id_of_task
+
+
+def _ecs_task_arn() -> str | None:
+    """This task's ARN from the ECS task metadata endpoint; None outside ECS. The worker takes
+    its task's id as its name, so ECS's task-stopped event tells the reaper whom to reap."""
+    base = os.environ.get("ECS_CONTAINER_METADATA_URI_V4")
+    if not base or not base.startswith("http://"):
+        return None
+    try:
+        with urllib.request.urlopen(f"{base}/task", timeout=2) as response:  # noqa: S310 (ECS-set http URL)
+            arn = json.load(response).get("TaskARN")
+    except (OSError, ValueError):
+        return None
+    return str(arn) if arn else None
 
 
 @dataclass(frozen=True)
@@ -36,8 +52,9 @@ class WorkerConfig:
     @classmethod
     def from_env(cls, **overrides: object) -> WorkerConfig:
         env = os.environ
+        task_arn = _ecs_task_arn()
         raw_id = str(overrides.pop("worker_id", None) or env.get("WHATSAM_WORKER_ID") or
-                     f"{socket.gethostname()}-{os.getpid()}")
+                     (worker_id_of_task(task_arn) if task_arn else f"{socket.gethostname()}-{os.getpid()}"))
         values: dict[str, object] = {
             "worker_id": normalise_worker_id(raw_id),
             "engine": env.get("WHATSAM_ENGINE", "simulated"),
@@ -57,6 +74,8 @@ class WorkerConfig:
             engine_options["qr_interval"] = float(env["WHATSAM_SIM_QR_INTERVAL"])
         if env.get("WHATSAM_SIM_WIRE_LOG"):
             engine_options["wire_log"] = env["WHATSAM_SIM_WIRE_LOG"]
+        if env.get("WHATSAM_SIM_SERVER_DIR"):
+            engine_options["server_dir"] = env["WHATSAM_SIM_SERVER_DIR"]
         if engine_options:
             values["engine_options"] = engine_options
         values.update({k: v for k, v in overrides.items() if v is not None})

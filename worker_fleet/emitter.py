@@ -10,9 +10,16 @@ import urllib.request
 from typing import Protocol
 
 from whatsam.adapters.queues import QueuePublisher
-from whatsam.contracts.events import Event
+from whatsam.contracts.events import Event, SessionQrEvent, SessionStatusEvent
 
 EVENTS_QUEUE = "events"
+# Session status and QR codes have their own queue (and consumer), so a burst of message
+# events never holds back a QR or a `connected`.
+SESSION_EVENTS_QUEUE = "session-events"
+
+
+def event_queue(event: Event) -> str:
+    return SESSION_EVENTS_QUEUE if isinstance(event, SessionStatusEvent | SessionQrEvent) else EVENTS_QUEUE
 
 log = logging.getLogger("whatsam.emitter")
 
@@ -30,7 +37,7 @@ class QueueSink:
         self._queues = queues
 
     def emit(self, event: Event) -> None:
-        self._queues.publish(EVENTS_QUEUE, event)
+        self._queues.publish(event_queue(event), event)
 
 
 class HttpSink:

@@ -50,7 +50,7 @@ from whatsam.contracts.events import (
     SessionStatusEvent,
     make_seq,
 )
-from whatsam.domain.model import SessionStatus, utcnow
+from whatsam.domain.model import CONNECT_IN_PROGRESS, SessionCard, SessionStatus, utcnow
 from whatsam.messaging.media import MediaStore
 from whatsam.services.routing import CommandRouter
 from whatsam.services.sessions import CONNECT_QUEUE
@@ -169,7 +169,7 @@ class SessionHost:
         card = self._deps.sessions.get(command.session_id)
         if card is None or card.tenant_id != command.tenant_id:
             return True
-        if card.status in _SETTLED and card.status_version > command.status_version:
+        if not command.via_holder and card.status in _SETTLED and card.status_version > command.status_version:
             return True
         lease = self._deps.leases.acquire(card.session_id, card.tenant_id, self.config.worker_id)
         if lease is None:
@@ -185,7 +185,7 @@ class SessionHost:
             else:
                 _remove_store(hosted.store_path)
             self._deps.cache.set_route(card.session_id, self.config.worker_id, self._route_ttl)
-            self._emit_status(hosted, "connecting")
+            self._emit_status(hosted, "reconnecting" if _taken_over(card, self.config.worker_id) else "connecting")
             self.supervisor.call("open", card.session_id, store_path=str(hosted.store_path))
             hosted.sender = self._new_sender(hosted)
             hosted.sender.start()
@@ -194,10 +194,20 @@ class SessionHost:
             self._forget(hosted)
             self._deps.leases.release(lease)
             raise
-        log.info("claimed %s (fence %d, restored=%s)", card.session_id, lease.fence, image is not None)
+        log.info("claimed %s (fence %d, restored=%s) %.1fs after the connect was asked for", card.session_id,
+                 lease.fence, image is not None, (utcnow() - command.requested_at).total_seconds())
         return True
 
     # ------------------------------------------------------------------ inbox commands
+
+    def connect_from_inbox(self, command: ConnectSession) -> None:
+        """A connect sent to our inbox: because we held the session when it was asked for (by
+        now the disconnect or logout before it has run), or handed to us by the reaper from a
+        dead worker. Claim it here, or let any worker take it."""
+        if self.hosts(command.session_id):
+            return
+        if self.free_capacity == 0 or not self.claim(command):
+            self._deps.queues.publish(CONNECT_QUEUE, command)
 
     def handle(self, command: SessionCommand) -> None:
         hosted = self._get(command.session_id)
@@ -379,7 +389,7 @@ class SessionHost:
             return
         self._call_quietly("close", hosted.session_id)
         self._snapshot(hosted)
-        self._emit_status(hosted, "connecting", reason=reason)
+        self._emit_status(hosted, "reconnecting", reason=reason)
         self._deps.leases.release(hosted.lease)
         self._deps.cache.clear_route(hosted.session_id, self.config.worker_id)
         self._requeue(hosted.session_id)
@@ -402,7 +412,7 @@ class SessionHost:
             # The socket died with the shard; the last snapshot in S3 brings it back.
             self._deps.leases.release(hosted.lease)
             self._deps.cache.clear_route(session_id, self.config.worker_id)
-            self._emit_status(hosted, "connecting", reason="engine_crashed")
+            self._emit_status(hosted, "reconnecting", reason="engine_crashed")
             self._requeue(session_id)
 
     def _requeue(self, session_id: str) -> None:
@@ -495,6 +505,14 @@ class SessionHost:
     def stop(self) -> None:
         self._inbox.put(None)
         self.supervisor.close()
+
+
+def _taken_over(card: SessionCard, worker_id: str) -> bool:
+    """The card shows the session on (or lost by) another worker: we take it over, no scan
+    needed, and it reads `reconnecting` until its socket is up."""
+    if card.status is SessionStatus.RECONNECTING:
+        return True
+    return card.worker_id not in (None, worker_id) and card.status in CONNECT_IN_PROGRESS
 
 
 def _remove_store(store_path: Path) -> None:

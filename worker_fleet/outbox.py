@@ -2,10 +2,18 @@
 pending messages from the log, in the order they were accepted, paced with jitter.
 
 Each message goes queued → sending (stamped with our lease's fence) → sent, by conditional
-writes, so a redelivered command, a sweep and a second worker cannot send it twice. A
-message found `sending` under an older fence was in flight when its worker died: whether
-WhatsApp got it cannot be known (neonize 0.5.2 lets us choose no message id WhatsApp would
-deduplicate by), so it is failed as `delivery_unknown` rather than risk sending it twice."""
+writes, so a redelivered command, a sweep and a second worker cannot send it twice. The
+pacing gap is waited out and the message prepared *before* it is marked `sending`: the mark
+is the last step before the engine call, so `sending` means "may have reached WhatsApp".
+The engine's shard marks the attempt handed (a conditional write) right before it sends. A
+message found `sending` and handed under an older fence was in flight when its worker died:
+whether WhatsApp got it cannot be known (neonize 0.5.2 lets us choose no message id WhatsApp
+would deduplicate by), so it is failed as `delivery_unknown` rather than risk sending it
+twice. One never handed provably never left: it is requeued (which also stops the old shard
+from taking it) and sent; one still `queued` is simply sent by the next holder.
+
+A message leaves the outbox only after the event of its outcome is published: one found
+`sent` or `failed` in the outbox lost its event with a killed worker, and is announced again."""
 
 from __future__ import annotations
 
@@ -21,7 +29,7 @@ from whatsam.adapters.messages import MessageRepository
 from whatsam.contracts.events import MessageStatusKind
 from whatsam.messaging.media import MediaStore
 from whatsam.messaging.record import MessageRecord
-from whatsam.messaging.status import MessageStatus
+from whatsam.messaging.status import PENDING, MessageStatus
 from worker_fleet.engines.base import SendResult
 from worker_fleet.engines.outgoing import Media, MessageRef
 from worker_fleet.media_fetch import failure_reason
@@ -115,28 +123,38 @@ class SessionSender:
     def _send_one(self, record: MessageRecord) -> bool:
         """Handle one pending message; False when sending must pause (socket down, lease gone)."""
         fence = self._ctx.fence()
+        if record.status not in PENDING:
+            self._announce(record)
+            return True
         if record.status is MessageStatus.SENDING:
             sent = self._unrecorded.get(record.message_id)
             if sent is not None and record.sending_fence == fence:
                 self._record_sent(record, fence, sent)
+            elif record.sending_fence != fence and record.handed_fence != record.sending_fence \
+                    and self._messages.requeue_unhanded(record):
+                # Its worker died before the engine took it: it never left. Send it now, before
+                # the messages behind it (they are next in this very round).
+                requeued = self._messages.get(record.message_id)
+                return requeued is None or self._send_one(requeued)
             else:
                 self._fail(record, "delivery_unknown")
             return True
-        if not self._messages.start_sending(record, fence):
-            return True  # moved by someone else; the next read of the outbox shows how
         try:
             outgoing = build_outgoing(record.type, record.payload, self._resolve, self._load_media)
         except UnsendableMessage as exc:
             self._fail(record, str(exc))
             return True
-        except Exception:
-            # Nothing went out (S3 or DynamoDB trouble while preparing): queue it again.
-            self._messages.back_to_queue(record, fence)
-            raise
         self._pace()
+        if self._stopped.is_set() or not self._ctx.holds():
+            return False  # stopped while pacing: nothing was marked, the next holder sends it
+        if not self._messages.start_sending(record, fence):
+            return True  # moved by someone else; the next read of the outbox shows how
         try:
-            result = self._supervisor.call("send", record.session_id, to_jid=record.chat_jid, message=outgoing)
+            result = self._supervisor.call("send", record.session_id, to_jid=record.chat_jid, message=outgoing,
+                                           handoff=(record.message_id, fence))
         except ShardOperationError as exc:
+            if exc.kind == "SendTakenBack":
+                return True  # the session's next holder has it; nothing went out here
             if exc.kind in _RETRYABLE:
                 self._messages.back_to_queue(record, fence)
                 return False
@@ -152,9 +170,19 @@ class SessionSender:
         return True
 
     def _record_sent(self, record: MessageRecord, fence: int, result: SendResult) -> None:
-        if self._messages.mark_sent(record, fence, result.message_id, result.timestamp):
-            self._emit(record, "message.sent", wa_id=result.message_id)
+        recorded = self._messages.mark_sent(record, fence, result.message_id, result.timestamp)
         self._unrecorded.pop(record.message_id, None)
+        if recorded:
+            self._emit(record, "message.sent", wa_id=result.message_id)
+            self._messages.settle(record)
+
+    def _announce(self, record: MessageRecord) -> None:
+        """Publish the outcome of a message whose event died with its worker (or its publish)."""
+        if record.status is MessageStatus.FAILED:
+            self._emit(record, "message.failed", error=record.error)
+        else:  # sent, or even delivered/read already: receipts may overtake the sent event
+            self._emit(record, "message.sent", wa_id=record.wa_id)
+        self._messages.settle(record)
 
     def _resolve(self, ref: dict[str, Any]) -> MessageRef:
         if ref.get("wa_id"):
@@ -186,6 +214,7 @@ class SessionSender:
     def _fail(self, record: MessageRecord, error: str) -> None:
         if self._messages.mark_failed(record, error):
             self._emit(record, "message.failed", error=error)
+            self._messages.settle(record)
 
     def _emit(self, record: MessageRecord, kind: MessageStatusKind, **fields: Any) -> None:
         self._ctx.emit(kind, {"message_id": record.message_id, "chat_jid": record.chat_jid, **fields})

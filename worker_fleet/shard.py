@@ -18,7 +18,7 @@ import signal
 import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whatsam.config import Settings
 from whatsam.logs import configure_logging
@@ -26,7 +26,14 @@ from worker_fleet.engines.base import Engine, EngineClient, EngineEvent, get_eng
 from worker_fleet.engines.groups import GROUP_OPERATIONS
 from worker_fleet.media_fetch import MediaFetcher
 
+if TYPE_CHECKING:
+    from whatsam.adapters.messages import MessageRepository
+
 log = logging.getLogger("whatsam.shard")
+
+class SendTakenBack(RuntimeError):
+    """The message's next holder took it back before this attempt reached the engine."""
+
 
 # Client methods a worker may call through the pipe, with keyword arguments.
 CLIENT_OPERATIONS = frozenset({"pair_phone", "send", "download_media", "mark_read", "send_presence",
@@ -41,6 +48,7 @@ class Shard:
         self._clients: dict[str, EngineClient] = {}
         self._loop = asyncio.new_event_loop()
         self._stopped = asyncio.Event()
+        self._messages: MessageRepository | None = None
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self._send_lock:
@@ -98,6 +106,9 @@ class Shard:
                 await client.stop()
                 raise
             return None
+        if op == "send" and "handoff" in args:
+            args = dict(args)
+            self._take_in_hand(*args.pop("handoff"))
         if op in CLIENT_OPERATIONS:
             action = getattr(client, op, None)
             if action is None:
@@ -105,6 +116,20 @@ class Shard:
             result = action(**args)
             return await result if asyncio.iscoroutine(result) else result
         raise ValueError(f"unknown shard operation {op!r}")
+
+    def _take_in_hand(self, message_id: str, fence: int) -> None:
+        """Mark the message handed to the engine, right before the send and in this process (a
+        killed worker leaves its shard to finish what it was given): an attempt not marked so
+        provably never left, and its next holder sends it again. Blocking on purpose: nothing
+        may run between the mark and the send."""
+        if self._messages is None:
+            from whatsam.adapters.dynamo_models import bind_models
+            from whatsam.adapters.messages import MessageRepository
+
+            bind_models(Settings.from_env())
+            self._messages = MessageRepository()
+        if not self._messages.hand_to_engine(message_id, fence):
+            raise SendTakenBack(f"message {message_id} is no longer this attempt's to send")
 
     def _emitter(self, session_id: str) -> Any:
         def emit(event: EngineEvent) -> None:

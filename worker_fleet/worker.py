@@ -44,6 +44,10 @@ log = logging.getLogger("whatsam.worker")
 
 # Deliveries of one inbox command before it is given up (see `_receive`).
 MAX_INBOX_ATTEMPTS = 5
+# A received connect stays hidden this long (not the queue's 120 s): a worker killed while
+# claiming, or even while its long poll was still open, keeps no session waiting long. A
+# claim that takes longer lets another worker see the command, whose lease grant then fails.
+CONNECT_CLAIM_SECONDS = 8
 
 
 def _receive_count(message: dict[str, Any]) -> int:
@@ -136,7 +140,7 @@ class Worker:
             if self.host.draining or self.host.free_capacity == 0:
                 self._stop.wait(1.0)
                 continue
-            self._receive(self.connect_url, wait=5, handle=self._on_connect)
+            self._receive(self.connect_url, wait=5, handle=self._on_connect, visibility=CONNECT_CLAIM_SECONDS)
 
     def _consume_inbox(self) -> None:
         while not self._stop.is_set():
@@ -146,11 +150,12 @@ class Worker:
         while self._receive(self.inbox_url, wait=0, handle=self._on_inbox):
             pass
 
-    def _receive(self, url: str, *, wait: int, handle: Any) -> int:
+    def _receive(self, url: str, *, wait: int, handle: Any, visibility: int | None = None) -> int:
+        options: dict[str, Any] = {} if visibility is None else {"VisibilityTimeout": visibility}
         try:
             messages = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10 if url == self.inbox_url else 1,
-                                                 WaitTimeSeconds=wait,
-                                                 AttributeNames=["ApproximateReceiveCount"]).get("Messages", [])
+                                                 WaitTimeSeconds=wait, AttributeNames=["ApproximateReceiveCount"],
+                                                 **options).get("Messages", [])
         except ClientError:
             log.exception("receiving from %s failed", url)
             self._stop.wait(1.0)
@@ -188,6 +193,8 @@ class Worker:
         command = self._decode(body)
         if isinstance(command, SessionCommand):
             self.host.handle(command)
+        elif isinstance(command, ConnectSession):
+            self.host.connect_from_inbox(command)
         return True
 
     @staticmethod

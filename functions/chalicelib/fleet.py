@@ -1,4 +1,5 @@
 from contextlib import suppress
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -6,6 +7,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint
 
+from whatsam.adapters.workers import worker_id_of_task
 from whatsam.bootstrap import container
 from whatsam.contracts.events import decode_event
 from whatsam.errors import NotFound
@@ -15,7 +17,6 @@ from whatsam.http.schemas import InternalEventsRequest
 from whatsam.services.event_admission import RefusedEvent
 
 bp = Blueprint(__name__)
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def ingest_record(record: SQSRecord) -> None:
@@ -24,16 +25,37 @@ def ingest_record(record: SQSRecord) -> None:
         container().ingestion.apply(decode_event(record.body))
 
 
+def _ingest_batch(event: Any) -> PartialItemFailureResponse:
+    # A processor per batch: it keeps the batch's outcomes, and locally both lanes run at once.
+    return process_partial_response(event=event.to_dict(), record_handler=ingest_record,
+                                    processor=BatchProcessor(event_type=EventType.SQS), context=event.context)
+
+
 @bp.on_sqs_message(queue="events", batch_size=10)
 def ingest_events(event: Any) -> PartialItemFailureResponse:
-    return process_partial_response(event=event.to_dict(), record_handler=ingest_record, processor=processor,
-                                    context=event.context)
+    return _ingest_batch(event)
+
+
+@bp.on_sqs_message(queue="session-events", batch_size=10)
+def ingest_session_events(event: Any) -> PartialItemFailureResponse:
+    """Session status and QR events: the same ingestion, its own lane (see worker_fleet.emitter)."""
+    return _ingest_batch(event)
+
+
+# ECS reports a worker task stopping (killed, crashed, drained); template.yaml narrows the
+# rule to the worker cluster. `whatsam dev` sends this very event when a worker process exits.
+TASK_STOPPED = {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"], "detail": {"lastStatus": ["STOPPED"]}}
 
 
 @bp.schedule("rate(1 minute)")
 def reap_workers(event: Any) -> dict:
-    report = container().reaper.run()
-    return {"offline": report.offline, "requeued": report.requeued, "rerouted": report.rerouted}
+    return asdict(container().reaper.run())
+
+
+@bp.on_cw_event(TASK_STOPPED)
+def worker_task_stopped(event: Any) -> dict:
+    """A worker's death noticed in seconds: its sessions move now, not once its heartbeat is stale."""
+    return asdict(container().reaper.worker_stopped(worker_id_of_task(event.detail["taskArn"])))
 
 
 @endpoint(bp, "POST", "/v1/internal/events", summary="Event ingestion for workers running outside AWS",

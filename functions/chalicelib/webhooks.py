@@ -24,7 +24,6 @@ from whatsam.webhooks.views import delivery_view, endpoint_view
 bp = Blueprint(__name__)
 # Records of a batch are attempted concurrently (each may wait up to the 15 s timeout); a
 # record whose handling raised is reported as a batch item failure and comes back.
-processor = AsyncBatchProcessor(event_type=EventType.SQS)
 
 
 async def deliver_record(record: SQSRecord) -> None:
@@ -35,7 +34,9 @@ async def deliver_record(record: SQSRecord) -> None:
 @bp.on_sqs_message(queue="webhooks", batch_size=10)
 def deliver_webhooks(event: Any) -> PartialItemFailureResponse:
     container()  # wired once, here, before the records' threads need it
-    return async_process_partial_response(event=event.to_dict(), record_handler=deliver_record, processor=processor,
+    # A processor per batch: it keeps the batch's outcomes, and `whatsam dev` polls with several threads.
+    return async_process_partial_response(event=event.to_dict(), record_handler=deliver_record,
+                                          processor=AsyncBatchProcessor(event_type=EventType.SQS),
                                           context=event.context)
 
 

@@ -131,6 +131,7 @@ class AppFacts:
     routes: dict[tuple[str, str], str]          # (METHOD, path) -> view name
     sqs: dict[str, dict[str, Any]]               # handler string -> queue, batch size, window
     schedules: dict[str, str]                    # handler string -> expression
+    cw_events: dict[str, dict[str, Any]]         # handler string -> EventBridge event pattern
     binary_types: tuple[str, ...]
 
 
@@ -138,7 +139,7 @@ _DUMP_APP = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
 import app
-from chalice.app import ScheduledEventConfig, SQSEventConfig
+from chalice.app import CloudWatchEventConfig, ScheduledEventConfig, SQSEventConfig
 chalice_app = app.app
 routes = [[method, path, entry.view_name] for path, methods in chalice_app.routes.items()
           for method, entry in methods.items()]
@@ -151,9 +152,11 @@ for s in chalice_app.event_sources:
         expression = s.schedule_expression
         schedules.append([s.handler_string, expression.to_string() if hasattr(expression, "to_string")
                           else str(expression)])
+cw_events = [[s.handler_string, s.event_pattern] for s in chalice_app.event_sources
+             if isinstance(s, CloudWatchEventConfig)]
 other = [type(s).__name__ for s in chalice_app.event_sources
-         if not isinstance(s, (SQSEventConfig, ScheduledEventConfig))]
-print(json.dumps({"routes": routes, "sqs": sqs, "schedules": schedules, "other": other,
+         if not isinstance(s, (SQSEventConfig, ScheduledEventConfig, CloudWatchEventConfig))]
+print(json.dumps({"routes": routes, "sqs": sqs, "schedules": schedules, "cw_events": cw_events, "other": other,
                   "binary_types": list(chalice_app.api.binary_types)}))
 """
 
@@ -173,6 +176,7 @@ def app_facts() -> AppFacts:
         routes={(method.upper(), path): view for method, path, view in data["routes"]},
         sqs={s["handler"]: s for s in data["sqs"]},
         schedules={handler: expression for handler, expression in data["schedules"]},
+        cw_events={handler: pattern for handler, pattern in data["cw_events"]},
         binary_types=tuple(data["binary_types"]))
 
 

@@ -91,6 +91,10 @@ elif kind == "sqs":
     event = {"Records": [{"messageId": "not-an-event", "receiptHandle": "r", "body": "{not json",
                           "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
                           "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q", "awsRegion": "us-east-1"}]}
+elif kind == "rule":  # a task no worker ran as: nothing to reap, but the handler runs
+    event = {"version": "0", "id": "e", "detail-type": "ECS Task State Change", "source": "aws.ecs",
+             "account": "000000000000", "time": "2024-01-01T00:00:00Z", "region": "us-east-1", "resources": [],
+             "detail": {"taskArn": "arn:aws:ecs:us-east-1:000000000000:task/whatsam/0123abcd", "lastStatus": "STOPPED"}}
 else:
     event = {"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events",
              "account": "000000000000", "time": "2024-01-01T00:00:00Z", "region": "us-east-1",
@@ -114,7 +118,7 @@ def _kind(properties: dict[str, Any]) -> str:
     if properties["Handler"] == "app.app":
         return "api"
     [event] = (properties.get("Events") or {}).values()
-    return {"SQS": "sqs", "Schedule": "schedule"}[event["Type"]]
+    return {"SQS": "sqs", "Schedule": "schedule", "EventBridgeRule": "rule"}[event["Type"]]
 
 
 @pytest.mark.parametrize("function_id", sorted(cfn.functions()))

@@ -140,31 +140,57 @@ def test_every_sqs_handler_of_the_app_is_a_function_fed_by_its_queue() -> None:
     assert not problems, "\n".join(problems)
 
 
+def _the_function_of(handler: str, event: str, problems: list[str]) -> str | None:
+    """The one function whose Handler is `handler`; None (and the YAML it needs noted) otherwise."""
+    functions = _functions_by_handler().get(handler, [])
+    if len(functions) == 1:
+        return functions[0]
+    problems.append(f"handler {handler} needs exactly one AWS::Serverless::Function with Handler: {handler} "
+                    f"(found {functions}) and an event\n  {event}")
+    return None
+
+
 def test_every_schedule_of_the_app_is_a_scheduled_function() -> None:
-    handlers = _functions_by_handler()
-    problems = []
+    problems: list[str] = []
     for handler, expression in sorted(cfn.app_facts().schedules.items()):
-        functions = handlers.get(handler, [])
-        if len(functions) != 1:
-            problems.append(f"scheduled handler {handler} needs exactly one AWS::Serverless::Function with "
-                            f"Handler: {handler} (found {functions}) and an event\n  Type: Schedule\n"
-                            f"  Properties: {{Schedule: {expression}}}")
+        function = _the_function_of(handler, f"Type: Schedule\n  Properties: {{Schedule: {expression}}}", problems)
+        if function is None:
             continue
-        schedules = [e.get("Schedule") for e in _events(functions[0], "Schedule")]
+        schedules = [e.get("Schedule") for e in _events(function, "Schedule")]
         if schedules != [expression]:
-            problems.append(f"{functions[0]} ({handler}) must run on {expression}, the template says {schedules}")
+            problems.append(f"{function} ({handler}) must run on {expression}, the template says {schedules}")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_event_rule_of_the_app_is_a_function_with_that_pattern() -> None:
+    problems: list[str] = []
+    for handler, pattern in sorted(cfn.app_facts().cw_events.items()):
+        function = _the_function_of(handler, f"Type: EventBridgeRule\n  Properties: {{Pattern: {json.dumps(pattern)}}}",
+                                    problems)
+        if function is None:
+            continue
+        for rule in _events(function, "EventBridgeRule"):
+            # The template may narrow the app's pattern (to this stack's cluster), never widen it.
+            deployed = rule.get("Pattern", {})
+            for key, wanted in pattern.items():
+                got = deployed.get(key)
+                if isinstance(wanted, dict):
+                    got = {k: v for k, v in (got or {}).items() if k in wanted}
+                if got != wanted:
+                    problems.append(f"{function} ({handler}): pattern {key} is {got}, the app says {wanted}")
     assert not problems, "\n".join(problems)
 
 
 def test_the_template_runs_no_handler_the_app_lacks() -> None:
     facts = cfn.app_facts()
-    known = {"app.app", *facts.sqs, *facts.schedules}
+    known = {"app.app", *facts.sqs, *facts.schedules, *facts.cw_events}
     unknown = {h: ids for h, ids in _functions_by_handler().items() if h not in known}
     assert not unknown, f"functions whose Handler the app does not define: {unknown}"
     for logical_id, properties in cfn.functions().items():
         handler = properties["Handler"]
         kinds = sorted({e["Type"] for e in (properties.get("Events") or {}).values()})
-        expected = ([] if handler == "app.app" else ["SQS"] if handler in facts.sqs else ["Schedule"])
+        expected = ([] if handler == "app.app" else ["SQS"] if handler in facts.sqs
+                    else ["EventBridgeRule"] if handler in facts.cw_events else ["Schedule"])
         assert kinds == expected, f"{logical_id} ({handler}) has event sources {kinds}, the app says {expected}"
         if handler in facts.sqs:
             queue_name = NAMES.queue_name(facts.sqs[handler]["queue"])

@@ -68,7 +68,8 @@ def test_a_receiver_gets_every_event_of_a_session_each_verified(stack: DevProces
     receiver.wait_for(lambda seen: any(b'"message.received"' in r.body for r in seen))
     status, _, _ = stack.request("POST", f"/v1/sessions/{session_id}/disconnect", token=token)
     assert status == 202
-    _wait_until(stack, token, session_id, lambda c: c["status"] == "disconnected")
+    # The card reads `disconnected` at once; its worker's own report (journaled) clears the worker.
+    _wait_until(stack, token, session_id, lambda c: c["status"] == "disconnected" and c["worker_id"] is None)
 
     journal = _journal(stack, token, session_id)
     expected = {e["event_id"] for e in journal}

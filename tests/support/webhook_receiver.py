@@ -108,6 +108,11 @@ class Receiver:
 
         return wait_for_value(seen, predicate, timeout, what="the requests the receiver got")
 
+    def seen(self) -> list[Received]:
+        """What arrived so far."""
+        with self._lock:
+            return list(self.requests)
+
     def close(self) -> None:
         self._closed.set()
         self.server.shutdown()

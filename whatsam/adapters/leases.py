@@ -93,9 +93,9 @@ class LeaseRepository:
                          LeaseModel.revoked == "deactivated")
 
     def force_release(self, session_id: str, worker_id: str) -> bool:
-        """The reaper's release of a dead worker's lease, whatever its fence."""
+        """The reaper's release of a dead worker's lease, whatever its fence; True once."""
         return update_if(LeaseModel(session_id=session_id), [LeaseModel.expires_at.set(0)],
-                         LeaseModel.worker_id == worker_id)
+                         (LeaseModel.worker_id == worker_id) & (LeaseModel.expires_at > 0))
 
     def get(self, session_id: str) -> Lease | None:
         try:

@@ -8,8 +8,8 @@ from pynamodb.models import Model
 
 
 class PendingIndex(GlobalSecondaryIndex["MessageModel"]):
-    """Sparse: only messages still to send carry `pending_seq`, so this lists a session's
-    outbox in the order accepted and nothing else."""
+    """Sparse: only messages still to send, or whose outcome is not announced yet, carry
+    `pending_seq`, so this lists a session's outbox in the order accepted and nothing else."""
 
     class Meta:
         index_name = "pending-index"
@@ -67,6 +67,8 @@ class MessageModel(Model):
     send_seq = NumberAttribute(null=True)
     pending_seq = NumberAttribute(null=True)
     sending_fence = NumberAttribute(null=True)
+    # The fence of the attempt the engine's process took in hand (see MessageRepository.hand_to_engine).
+    handed_fence = NumberAttribute(null=True)
     attempts = NumberAttribute(default=0)
     wa_id = UnicodeAttribute(null=True)
     session_wa = UnicodeAttribute(null=True)
@@ -74,6 +76,11 @@ class MessageModel(Model):
     error = UnicodeAttribute(null=True)
     request_hash = UnicodeAttribute(null=True)
     revoked = BooleanAttribute(default=False)
+    # Seq of the journaled event of each status: one journal entry (and webhook) per status.
+    journaled_sent = NumberAttribute(null=True)
+    journaled_delivered = NumberAttribute(null=True)
+    journaled_read = NumberAttribute(null=True)
+    journaled_failed = NumberAttribute(null=True)
     ttl = NumberAttribute(null=True)
     pending_index = PendingIndex()
     session_time_index = SessionTimeIndex()

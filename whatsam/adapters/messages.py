@@ -2,7 +2,9 @@
 
 Outbound messages move queued → sending → sent (→ delivered → read) or → failed, each step
 a conditional write, so a redelivered command or a second worker can never send one twice:
-only the worker holding the session's lease (its fence stamped on `sending`) may finish it."""
+only the worker holding the session's lease (its fence stamped on `sending`) may finish it.
+A message leaves the outbox (`pending_seq`) only once the event of its outcome is published
+(`settle`), so a worker killed in between leaves it to the next holder to announce."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from whatsam.adapters.message_models import JournalModel, MessageModel
 from whatsam.contracts.events import AnyEvent
 from whatsam.domain.model import iso_z, utcnow
 from whatsam.messaging.record import MessageRecord
-from whatsam.messaging.status import MessageStatus, advances
+from whatsam.messaging.status import PENDING, MessageStatus, advances
 
 
 def _record(item: MessageModel) -> MessageRecord:
@@ -30,8 +32,19 @@ def _record(item: MessageModel) -> MessageRecord:
         chat_jid=item.chat_jid, type=item.type, payload=json.loads(item.payload), status=MessageStatus(item.status),
         created_at=item.created_at, send_seq=int(item.send_seq) if item.send_seq is not None else None,
         sending_fence=int(item.sending_fence) if item.sending_fence is not None else None,
+        handed_fence=int(item.handed_fence) if item.handed_fence is not None else None,
         attempts=int(item.attempts or 0), wa_id=item.wa_id, timeline=json.loads(item.timeline), error=item.error,
         request_hash=item.request_hash, revoked=bool(item.revoked))
+
+
+# The seq of the event that journaled each status of an outbound message.
+_JOURNALED = {MessageStatus.SENT: MessageModel.journaled_sent,
+              MessageStatus.DELIVERED: MessageModel.journaled_delivered,
+              MessageStatus.READ: MessageModel.journaled_read, MessageStatus.FAILED: MessageModel.journaled_failed}
+
+
+# Tries of one receipt against concurrent others (sent, delivered and read: a few at most).
+_ADVANCE_ATTEMPTS = 5
 
 
 def _stamp(timeline: list[dict[str, Any]], status: MessageStatus, at: datetime) -> str:
@@ -97,10 +110,26 @@ class MessageRepository:
     def mark_sent(self, record: MessageRecord, fence: int, wa_id: str, at: datetime) -> bool:
         return update_if(MessageModel(message_id=record.message_id),
                          [MessageModel.status.set(MessageStatus.SENT.value), MessageModel.wa_id.set(wa_id),
-                          MessageModel.session_wa.set(f"{record.session_id}#{wa_id}"),
-                          MessageModel.pending_seq.remove(), MessageModel.error.remove(),
+                          MessageModel.session_wa.set(f"{record.session_id}#{wa_id}"), MessageModel.error.remove(),
                           MessageModel.timeline.set(_stamp(record.timeline, MessageStatus.SENT, at))],
                          (MessageModel.status == MessageStatus.SENDING.value) & (MessageModel.sending_fence == fence))
+
+    def hand_to_engine(self, message_id: str, fence: int) -> bool:
+        """Written by the engine's process right before it sends: this attempt (still ours,
+        still `sending`) is about to reach WhatsApp. False: the next holder took the message
+        back, and this attempt must not send it."""
+        return update_if(MessageModel(message_id=message_id), [MessageModel.handed_fence.set(fence)],
+                         (MessageModel.status == MessageStatus.SENDING.value)
+                         & (MessageModel.sending_fence == fence))
+
+    def requeue_unhanded(self, record: MessageRecord) -> bool:
+        """sending → queued for an attempt whose worker died before the engine took it in hand:
+        it provably never left, so the next holder sends it (not `delivery_unknown`)."""
+        fence = record.sending_fence
+        return update_if(MessageModel(message_id=record.message_id),
+                         [MessageModel.status.set(MessageStatus.QUEUED.value)],
+                         (MessageModel.status == MessageStatus.SENDING.value) & (MessageModel.sending_fence == fence)
+                         & (MessageModel.handed_fence.does_not_exist() | (MessageModel.handed_fence != fence)))
 
     def back_to_queue(self, record: MessageRecord, fence: int) -> bool:
         """sending → queued: the attempt did not reach WhatsApp (socket down); try again later."""
@@ -112,20 +141,37 @@ class MessageRepository:
         """Pending → failed, for good; False if it was no longer pending."""
         return update_if(MessageModel(message_id=record.message_id),
                          [MessageModel.status.set(MessageStatus.FAILED.value), MessageModel.error.set(error),
-                          MessageModel.pending_seq.remove(),
                           MessageModel.timeline.set(_stamp(record.timeline, MessageStatus.FAILED, utcnow()))],
                          MessageModel.status.is_in(MessageStatus.QUEUED.value, MessageStatus.SENDING.value))
 
+    def settle(self, record: MessageRecord) -> bool:
+        """Out of the outbox: the event of its outcome (sent or failed) is published."""
+        return update_if(MessageModel(message_id=record.message_id), [MessageModel.pending_seq.remove()],
+                         ~MessageModel.status.is_in(*(s.value for s in PENDING)))
+
+    def journal_status(self, record: MessageRecord, status: MessageStatus, seq: int) -> bool:
+        """Claim the journal entry of one status of the message for the event numbered `seq`.
+        False when another event already took it: a re-emission by a later lease holder, or a
+        receipt the engine reported again after a reconnect."""
+        attribute = _JOURNALED[status]
+        return update_if(MessageModel(message_id=record.message_id), [attribute.set(seq)],
+                         attribute.does_not_exist() | (attribute == seq))
+
     def advance(self, record: MessageRecord, status: MessageStatus, at: datetime) -> MessageRecord | None:
         """Move to `status` if that is forward (receipts arrive out of order); the updated
-        record, or None when it was not forward or the record moved meanwhile."""
-        if not advances(record.status, status):
-            return None
-        moved = update_if(MessageModel(message_id=record.message_id),
-                          [MessageModel.status.set(status.value),
-                           MessageModel.timeline.set(_stamp(record.timeline, status, at))],
-                          MessageModel.status == record.status.value)
-        return replace(record, status=status) if moved else None
+        record, or None when it is not forward. A receipt applied at the same moment (events
+        are ingested concurrently) makes it read the record again and retry."""
+        current: MessageRecord | None = record
+        for _ in range(_ADVANCE_ATTEMPTS):
+            if current is None or not advances(current.status, status):
+                return None
+            if update_if(MessageModel(message_id=current.message_id),
+                         [MessageModel.status.set(status.value),
+                          MessageModel.timeline.set(_stamp(current.timeline, status, at))],
+                         MessageModel.status == current.status.value):
+                return replace(current, status=status)
+            current = self.get(current.message_id)
+        raise RuntimeError(f"message {record.message_id} kept changing; {status.value} not applied")
 
     def mark_revoked(self, record: MessageRecord) -> None:
         update_if(MessageModel(message_id=record.message_id), [MessageModel.revoked.set(True)],

@@ -149,11 +149,13 @@ class SessionRepository:
         return updated
 
     def save_status(self, before: SessionCard, after: SessionCard) -> bool:
-        """Write the new status only if nobody moved the card since `before` was read."""
-        return update_if(SessionModel(session_id=after.session_id),
-                         [SessionModel.status.set(after.status.value),
-                          SessionModel.status_version.set(after.status_version),
-                          SessionModel.updated_at.set(after.updated_at)],
+        """Write the new status (and phone, a logout forgets it) only if nobody moved the card
+        since `before` was read."""
+        actions = [SessionModel.status.set(after.status.value), SessionModel.status_version.set(after.status_version),
+                   SessionModel.updated_at.set(after.updated_at)]
+        if after.phone != before.phone:
+            actions.append(SessionModel.phone.set(after.phone) if after.phone else SessionModel.phone.remove())
+        return update_if(SessionModel(session_id=after.session_id), actions,
                          SessionModel.status_version == before.status_version)
 
     def next_send_seq(self, session_id: str) -> int:

@@ -23,6 +23,12 @@ def normalise_worker_id(raw: str) -> str:
     return cleaned[:60]
 
 
+def worker_id_of_task(task_arn: str) -> str:
+    """On ECS a worker is named after its task (see worker_fleet.config), so the task-stopped
+    event of ECS names the worker to reap."""
+    return normalise_worker_id(task_arn.rsplit("/", 1)[-1])
+
+
 @dataclass(frozen=True)
 class WorkerInfo:
     worker_id: str

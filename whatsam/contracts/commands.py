@@ -21,6 +21,9 @@ class ConnectSession(Message):
     # command that a later disconnect or delete has overtaken.
     status_version: int
     requested_at: datetime
+    # Sent through the holding worker's inbox, behind the disconnect or logout it follows:
+    # that command's own status change must not make this connect look overtaken.
+    via_holder: bool = False
 
 
 class SessionCommand(Message):

@@ -22,6 +22,12 @@ def make_seq(fence: int, counter: int) -> int:
     return (fence << SEQ_COUNTER_BITS) | counter
 
 
+def closing_seq(fence: int) -> int:
+    """The last seq of a lease grant: an event numbered so ends it, and any later event of that
+    holder (still in a queue when it died) is stale; the next grant's events are newer."""
+    return make_seq(fence, (1 << SEQ_COUNTER_BITS) - 1)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -39,7 +45,8 @@ class Event(Message):
     occurred_at: datetime = Field(default_factory=_now)
 
 
-SessionState = Literal["connecting", "qr", "connected", "disconnected", "logged_out", "failed", "banned"]
+SessionState = Literal["connecting", "reconnecting", "qr", "connected", "disconnected", "logged_out", "failed",
+                       "banned"]
 
 
 class SessionStatusEvent(Event):

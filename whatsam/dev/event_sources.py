@@ -1,5 +1,5 @@
-"""Lambda's event sources, locally: SQS pollers and schedules that call the very handler
-functions Lambda calls, with events of the shape Lambda sends."""
+"""Lambda's event sources, locally: SQS pollers, schedules and EventBridge rules that call the
+very handler functions Lambda calls, with events of the shape Lambda sends."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from chalice.app import Chalice, ScheduledEventConfig, SQSEventConfig
+from chalice.app import Chalice, CloudWatchEventConfig, ScheduledEventConfig, SQSEventConfig
 
 from whatsam.adapters.aws import client
 from whatsam.config import Settings
@@ -108,6 +108,36 @@ class SqsPoller(threading.Thread):
             self._sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
         return len(done)
+
+
+def ecs_task_stopped_event(task_id: str, region: str, reason: str) -> dict[str, Any]:
+    """ECS's "task stopped" event (the fields the handlers read, and a few more for realism)."""
+    cluster = f"arn:aws:ecs:{region}:000000000000:cluster/whatsam-dev"
+    task = f"arn:aws:ecs:{region}:000000000000:task/whatsam-dev/{task_id}"
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "ECS Task State Change", "source": "aws.ecs",
+            "account": "000000000000", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": region, "resources": [task],
+            "detail": {"taskArn": task, "clusterArn": cluster, "lastStatus": "STOPPED", "desiredStatus": "STOPPED",
+                       "stopCode": "EssentialContainerExited", "stoppedReason": reason}}
+
+
+def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """EventBridge matching for the patterns this app uses: each key lists the accepted
+    values, or nests a pattern for a nested object."""
+    for key, wanted in pattern.items():
+        value = event.get(key)
+        if isinstance(wanted, dict):
+            if not isinstance(value, dict) or not matches(wanted, value):
+                return False
+        elif value not in wanted:
+            return False
+    return True
+
+
+def put_event(app: Chalice, event: dict[str, Any]) -> list[Any]:
+    """What EventBridge does with an event: every rule (`on_cw_event` handler) it matches runs."""
+    return [app.handler_map[source.name](event, _context(source.name, 60)) for source in app.event_sources
+            if isinstance(source, CloudWatchEventConfig) and matches(source.event_pattern, event)]
 
 
 def scheduled_event(source: ScheduledEventConfig, region: str) -> dict[str, Any]:

@@ -6,19 +6,31 @@ HTTP, and Lambda's event sources (SQS pollers, schedules) calling the real handl
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from chalice.app import Chalice
 from chalice.config import Config
 from chalice.local import LocalDevServer
 
 from whatsam.adapters.redis_client import redis_from_url
 from whatsam.config import Settings
 from whatsam.dev.app_loader import load_app
-from whatsam.dev.event_sources import Scheduler, SqsPoller, expression_of, local_interval, split_sources
+from whatsam.dev.event_sources import (
+    Scheduler,
+    SqsPoller,
+    ecs_task_stopped_event,
+    expression_of,
+    local_interval,
+    put_event,
+    split_sources,
+)
 from whatsam.dev.local_gateway import local_server, require_free_port
 from whatsam.dev.processes import ChildService, aws_test_credentials, start_moto_server, start_redis_server
 from whatsam.dev.state import clear_state, write_state
@@ -27,6 +39,10 @@ from whatsam.dev.workers import DevFleet
 from whatsam.resources import provision
 
 log = logging.getLogger("whatsam.dev")
+
+# Concurrent batches per SQS source, as Lambda runs several; one poller could not keep up with
+# a burst of sends (three events each) and would let message events pile up.
+POLLERS_PER_QUEUE = 3
 
 
 @dataclass
@@ -53,6 +69,8 @@ class DevStack:
     # Only a stack that wrote the state file removes it: a second `whatsam dev` that fails to
     # start must not orphan the running one's.
     wrote_state: bool = False
+    # The simulated engine's "WhatsApp servers" (receipts a reconnecting session is told again).
+    sim_server_dir: str | None = None
 
     def start(self) -> None:
         try:
@@ -93,9 +111,10 @@ class DevStack:
         app = load_app()
         sqs_sources, schedules = split_sources(app)
         for source in sqs_sources:
-            poller = SqsPoller(app, source, self.settings, self.stop_event)
-            self.threads.append(poller)
-            self.banner.append(f"SQS poller     {source.queue} -> {source.name}")
+            # Lambda polls an SQS source with several batches at once (five to start with).
+            self.threads += [SqsPoller(app, source, self.settings, self.stop_event)
+                             for _ in range(POLLERS_PER_QUEUE)]
+            self.banner.append(f"SQS poller     {source.queue} -> {source.name} (x{POLLERS_PER_QUEUE})")
         if schedules:
             self.threads.append(Scheduler(app, schedules, self.settings, self.stop_event,
                                           speedup=self.options.schedule_speedup))
@@ -111,7 +130,10 @@ class DevStack:
             self.threads.append(TerminalQrPrinter(redis_from_url(self.settings.redis_url), self.stop_event))
             self.threads[-1].start()
         if self.options.workers > 0:
-            self.fleet = DevFleet(self.options.workers, self.options.engine, {"WHATSAM_WORKER_SHARDS": "1"})
+            self.sim_server_dir = tempfile.mkdtemp(prefix="whatsam-sim-server-")
+            fleet_env = {"WHATSAM_WORKER_SHARDS": "1", "WHATSAM_SIM_SERVER_DIR": self.sim_server_dir}
+            self.fleet = DevFleet(self.options.workers, self.options.engine, fleet_env,
+                                  on_exit=functools.partial(self._worker_stopped, app))
             self.fleet.start()
             for worker in self.fleet.workers:
                 self.banner.append(f"Worker         {worker.worker_id} ({self.options.engine}) {worker.endpoint}")
@@ -125,6 +147,11 @@ class DevStack:
                     aws_endpoint_url=env["AWS_ENDPOINT_URL"], redis_url=env["REDIS_URL"],
                     prefix=self.settings.resource_prefix, region=self.settings.aws_region)
         self.wrote_state = True
+
+    def _worker_stopped(self, app: Chalice, worker_id: str) -> None:
+        """A worker process that exits is an ECS task that stopped: the same event, the same handler."""
+        assert self.settings is not None
+        put_event(app, ecs_task_stopped_event(worker_id, self.settings.aws_region, "worker process exited"))
 
     def wait(self, ready: Callable[[], None] | None = None) -> None:
         if ready:
@@ -144,5 +171,7 @@ class DevStack:
                 thread.join(timeout=5)
         for child in reversed(self.children):
             child.stop()
+        if self.sim_server_dir is not None:
+            shutil.rmtree(self.sim_server_dir, ignore_errors=True)
         if self.wrote_state:
             clear_state()

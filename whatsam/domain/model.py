@@ -27,6 +27,8 @@ class Role(StrEnum):
 class SessionStatus(StrEnum):
     DISCONNECTED = "disconnected"
     CONNECTING = "connecting"
+    # Its worker died: another worker is taking it over (no new scan); not `connected` meanwhile.
+    RECONNECTING = "reconnecting"
     QR = "qr"
     CONNECTED = "connected"
     LOGGED_OUT = "logged_out"
@@ -35,9 +37,11 @@ class SessionStatus(StrEnum):
 
 
 # A connect request while in one of these is a no-op: the worker is already on it.
-CONNECT_IN_PROGRESS = frozenset({SessionStatus.CONNECTING, SessionStatus.QR, SessionStatus.CONNECTED})
-# A card still `connecting` this long after the request lost its command (no worker took
-# it); asking again re-sends it. The lease keeps a late duplicate from opening two sockets.
+CONNECT_IN_PROGRESS = frozenset({SessionStatus.CONNECTING, SessionStatus.RECONNECTING, SessionStatus.QR,
+                                 SessionStatus.CONNECTED})
+# A card still `connecting` (or `reconnecting`) this long after the request lost its command
+# (no worker took it); asking again re-sends it. The lease keeps a late duplicate from
+# opening two sockets.
 CONNECT_STALE_AFTER = timedelta(minutes=2)
 
 
@@ -76,7 +80,8 @@ class SessionCard:
     def request_connect(self, now: datetime | None = None) -> SessionCard | None:
         """The card after a connect request, or None when a connect is already under way."""
         now = now or utcnow()
-        stale = self.status is SessionStatus.CONNECTING and now - self.updated_at > CONNECT_STALE_AFTER
+        stale = (self.status in (SessionStatus.CONNECTING, SessionStatus.RECONNECTING)
+                 and now - self.updated_at > CONNECT_STALE_AFTER)
         if self.status in CONNECT_IN_PROGRESS and not stale:
             return None
         if self.status is SessionStatus.BANNED:

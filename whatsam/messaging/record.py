@@ -23,6 +23,7 @@ class MessageRecord:
     created_at: datetime
     send_seq: int | None = None
     sending_fence: int | None = None
+    handed_fence: int | None = None
     attempts: int = 0
     wa_id: str | None = None
     timeline: list[dict[str, Any]] = field(default_factory=list)

@@ -67,6 +67,11 @@ def vcard_for(name: str, phone_digits: str) -> str:
             f"TEL;type=CELL;type=VOICE;waid={phone_digits}:+{phone_digits}\nEND:VCARD")
 
 
+# A session whose worker died is coming back on another one without a scan: what it is sent
+# meanwhile waits in its outbox, which the next holder drains.
+_ACCEPTS_SENDS = frozenset({SessionStatus.CONNECTED, SessionStatus.RECONNECTING})
+
+
 class MessagingService:
     def __init__(self, settings: Settings, sessions: SessionRepository, messages: MessageRepository,
                  journal: JournalRepository, router: CommandRouter, media: MediaStore, recipient_cap: RecipientCap,
@@ -97,7 +102,7 @@ class MessagingService:
             earlier = self._messages.get(message_id)
             if earlier is not None:
                 return self._replay(earlier, fingerprint)
-        if card.status is not SessionStatus.CONNECTED:
+        if card.status not in _ACCEPTS_SENDS:
             raise Conflict("The session is not connected; connect it (and scan the QR code) first.",
                            code="session_not_connected", details={"status": card.status.value})
         chat_jid = recipients.to_jid(request.to)

@@ -53,7 +53,7 @@ class Outcome(Enum):
     APPLIED = "applied"
     # The very event applied last, delivered again (seq equal to the card's applied seq).
     REDELIVERED = "redelivered"
-    # Older than what the card has applied, or for a session that is gone.
+    # Older than what the card has applied, for a session that is gone, or news already journaled.
     IGNORED = "ignored"
 
 
@@ -116,12 +116,16 @@ class EventIngestion:
             if record is not None and event.message_id is None:
                 # Receipts name WhatsApp's id only; subscribers (webhooks) want ours too.
                 event = event.model_copy(update={"message_id": record.message_id})
-            if not self._journal.append(event):
-                return event, Outcome.REDELIVERED
+            status = MessageStatus(event.type.removeprefix("message."))
+            if record is not None and not self._messages.journal_status(record, status, event.seq):
+                # The same news under another seq: announced again by the session's next holder,
+                # or a receipt re-reported after a reconnect. Journaled (and delivered) once.
+                return event, Outcome.IGNORED
+            journaled = self._journal.append(event)
             if record is not None:
-                self._messages.advance(record, MessageStatus(event.type.removeprefix("message.")),
-                                       event.occurred_at)
-            return event, Outcome.APPLIED
+                # Also on a redelivery: an earlier attempt may have journaled it and failed here.
+                self._messages.advance(record, status, event.occurred_at)
+            return event, Outcome.APPLIED if journaled else Outcome.REDELIVERED
         if not self._journal.append(event):
             return event, Outcome.REDELIVERED
         if isinstance(event, MessageReceivedEvent):
@@ -172,8 +176,9 @@ class EventIngestion:
     @staticmethod
     def _next_card(card: SessionCard, event: SessionQrEvent | SessionStatusEvent, status: SessionStatus,
                    phone: str | None) -> SessionCard:
-        worker_id = None if status in {SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT,
-                                       SessionStatus.FAILED} else event.worker_id
+        # No worker serves a session that ended, or whose worker is gone (`reconnecting`).
+        worker_id = None if status in {SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT, SessionStatus.FAILED,
+                                       SessionStatus.RECONNECTING} else event.worker_id
         new_phone = phone or card.phone
         if status is SessionStatus.LOGGED_OUT:
             new_phone = None

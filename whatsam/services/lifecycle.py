@@ -1,6 +1,10 @@
 """Session lifecycle beyond connect: disconnect, logout, restart, pairing code (the dev-only
 simulated phone is whatsam.services.dev_phone). Each goes to the worker that holds the
-session; with no worker, the card is settled here."""
+session; with no worker, the card is settled here.
+
+A disconnect or logout moves the card at once (and its 202 shows the new status), even while
+its command waits in the worker's inbox: a connect right after it is then a real request,
+which follows the command through that inbox (see SessionService.connect)."""
 
 from __future__ import annotations
 
@@ -57,16 +61,15 @@ class LifecycleService:
 
     def disconnect(self, owner: User, session_id: str) -> SessionCard:
         card = self._sessions.get(owner, session_id)
-        if self._router.send_to_owner(card.session_id, _command(DisconnectSession, card)) is None:
-            return self._settle(card, SessionStatus.DISCONNECTED)
-        return card
+        self._router.send_to_owner(card.session_id, _command(DisconnectSession, card))
+        return self._settle(card, SessionStatus.DISCONNECTED)
 
     def logout(self, owner: User, session_id: str) -> SessionCard:
         card = self._sessions.get(owner, session_id)
         if self._router.send_to_owner(card.session_id, _command(LogoutSession, card)) is None:
+            # No worker to unlink the device: forget its credentials here. A worker logs out first.
             self._auth_state.delete(card.tenant_id, card.session_id)
-            return self._settle(card, SessionStatus.LOGGED_OUT)
-        return card
+        return self._settle(card, SessionStatus.LOGGED_OUT)
 
     def restart(self, owner: User, session_id: str) -> SessionCard:
         card = self._sessions.get(owner, session_id)
@@ -93,7 +96,9 @@ class LifecycleService:
     def _settle(self, card: SessionCard, status: SessionStatus) -> SessionCard:
         if card.status is status:
             return card
-        after = replace(card, status=status, status_version=card.status_version + 1, updated_at=utcnow())
+        # Logged out, the device is unlinked: the card names no phone (as when a worker reports it).
+        phone = None if status is SessionStatus.LOGGED_OUT else card.phone
+        after = replace(card, status=status, phone=phone, status_version=card.status_version + 1, updated_at=utcnow())
         if self._repository.save_status(card, after):
             self._cache.clear_qr(card.session_id)
             self._cache.announce_status(card.session_id, after.status_version)

@@ -13,6 +13,7 @@ from whatsam.domain.ids import new_id
 from whatsam.domain.model import ApiKey, SessionCard, User, utcnow
 from whatsam.errors import NotFound
 from whatsam.services.api_keys import ApiKeyService
+from whatsam.services.routing import CommandRouter
 from whatsam.services.teardown import SessionTeardown
 
 log = logging.getLogger(__name__)
@@ -22,12 +23,13 @@ CONNECT_QUEUE = "connect"
 
 class SessionService:
     def __init__(self, settings: Settings, sessions: SessionRepository, key_service: ApiKeyService,
-                 queues: QueuePublisher, teardown: SessionTeardown):
+                 queues: QueuePublisher, teardown: SessionTeardown, router: CommandRouter):
         self._settings = settings
         self._sessions = sessions
         self._key_service = key_service
         self._queues = queues
         self._teardown = teardown
+        self._router = router
 
     def create(self, owner: User, *, name: str, description: str) -> tuple[SessionCard, ApiKey, str]:
         """The new card, its first API key and that key's secret (shown to the caller once)."""
@@ -65,7 +67,10 @@ class SessionService:
         command = ConnectSession(session_id=card.session_id, tenant_id=card.tenant_id,
                                  status_version=connecting.status_version, requested_at=utcnow())
         try:
-            self._queues.publish(CONNECT_QUEUE, command)
+            # A worker still holds the session (a disconnect or logout is on its way to it): the
+            # connect goes behind that command in the worker's inbox, so it cannot overtake it.
+            if self._router.send_to_owner(card.session_id, command.model_copy(update={"via_holder": True})) is None:
+                self._queues.publish(CONNECT_QUEUE, command)
         except Exception:
             # Without its command the card would sit in `connecting`; put its status back,
             # with a newer version (versions only grow: long-polls compare against them).

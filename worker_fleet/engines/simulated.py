@@ -30,7 +30,7 @@ import os
 import pathlib
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -69,7 +69,7 @@ from worker_fleet.engines.simulated_group_others import SimulatedGroupOthers
 from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp as simulated_is_on_whatsapp
 from worker_fleet.engines.simulated_identity import simulated_lid as simulated_lid
 from worker_fleet.engines.simulated_identity import simulated_phone as simulated_phone
-from worker_fleet.engines.simulated_store import LinkedDevice, SentRecord, SimulatedCredentialStore
+from worker_fleet.engines.simulated_store import LinkedDevice, ReceiptLedger, SentRecord, SimulatedCredentialStore
 
 PLATFORM = "simulated"
 # The alphabet WhatsApp uses for linking codes: no 0/O, 1/I confusion.
@@ -93,6 +93,11 @@ class SimulatedOptions:
     # Dev/test only: append every message that "goes out" to this file (JSON lines), so tests
     # can count sends across worker processes, the way WhatsApp's servers would see them.
     wire_log: str | None = None
+    # Dev/test only: WhatsApp's side of receipts, a directory shared by every worker. A session
+    # that reconnects (on any worker) is told the receipts it was not told yet, and again those
+    # told in the last `receipt_replay` seconds (its worker may have died with them).
+    server_dir: str | None = None
+    receipt_replay: float = 10.0
 
 
 def _append_wire_log(path: str, session_id: str, to_jid: str, message: Outgoing, message_id: str) -> None:
@@ -203,6 +208,8 @@ class SimulatedClient(SimulatedGroupOthers):
         self._inbound_media: OrderedDict[str, Media] = OrderedDict()
         self._read_marks: list[ReadMark] = []
         self._presences: list[PresenceSent] = []
+        self._ledger = (ReceiptLedger(pathlib.Path(options.server_dir) / f"{session_id}.receipts.sqlite3")
+                        if options.server_dir else None)
 
     @property
     def session_id(self) -> str:
@@ -241,6 +248,7 @@ class SimulatedClient(SimulatedGroupOthers):
         if self._store.load() is not None:
             self._phase = SimulatedPhase.CONNECTED
             self._push(Connected())
+            self._replay_receipts()
             return
         self._phase = SimulatedPhase.AWAITING_PAIRING
         self._pairing_phone = None
@@ -293,9 +301,10 @@ class SimulatedClient(SimulatedGroupOthers):
         if self._options.wire_log:
             _append_wire_log(self._options.wire_log, self._session_id, to_jid, message, result.message_id)
         if shows_in_chat(message):
-            task = asyncio.get_running_loop().create_task(self._acknowledge(result.message_id, to_jid))
-            self._receipt_tasks.add(task)
-            task.add_done_callback(self._receipt_tasks.discard)
+            if self._ledger is not None:
+                delivered_at = now.timestamp() + self._options.delivered_after
+                self._ledger.expect(result.message_id, to_jid, delivered_at, delivered_at + self._options.read_after)
+            self._track(self._acknowledge(result.message_id, to_jid))
         return result
 
     async def download_media(self, message: MessageReceived) -> Media | None:
@@ -411,10 +420,28 @@ class SimulatedClient(SimulatedGroupOthers):
             self._push(QRCode(simulated_qr_code(self._session_id, rotation), self._options.qr_interval))
 
     async def _acknowledge(self, message_id: str, chat_jid: str) -> None:
-        await asyncio.sleep(self._options.delivered_after)
-        self._push(Receipt((message_id,), chat_jid, "delivered", datetime.now(UTC)))
-        await asyncio.sleep(self._options.read_after)
-        self._push(Receipt((message_id,), chat_jid, "read", datetime.now(UTC)))
+        await self._receipt_at(message_id, chat_jid, "delivered", self._options.delivered_after)
+        await self._receipt_at(message_id, chat_jid, "read", self._options.read_after)
+
+    def _replay_receipts(self) -> None:
+        """On reconnect: the receipts WhatsApp holds for this session (see ReceiptLedger)."""
+        if self._ledger is None:
+            return
+        now = datetime.now(UTC).timestamp()
+        for due in self._ledger.missed(told_since=now - self._options.receipt_replay):
+            self._track(self._receipt_at(due.message_id, due.chat_jid, due.kind, max(0.0, due.due_at - now)))
+
+    async def _receipt_at(self, message_id: str, chat_jid: str, kind: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        now = datetime.now(UTC)
+        self._push(Receipt((message_id,), chat_jid, "read" if kind == "read" else "delivered", now))
+        if self._ledger is not None:
+            self._ledger.told(message_id, kind, now.timestamp())
+
+    def _track(self, receipts: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(receipts)
+        self._receipt_tasks.add(task)
+        task.add_done_callback(self._receipt_tasks.discard)
 
     async def _halt(self) -> None:
         self._phase = SimulatedPhase.IDLE

@@ -140,3 +140,55 @@ class SimulatedCredentialStore:
                 yield db
         finally:
             db.close()
+
+
+@dataclass(frozen=True, slots=True)
+class DueReceipt:
+    message_id: str
+    chat_jid: str
+    kind: str  # "delivered" | "read"
+    due_at: float  # seconds since the epoch
+
+
+class ReceiptLedger:
+    """WhatsApp's side of a session's receipts: what it will tell the linked device about the
+    messages it sent. It lives outside the device's store (on the simulated "server", a
+    directory every worker on the machine shares), so a session that reconnects on another
+    worker is told what it missed, as WhatsApp delivers receipts to a device that was offline:
+    those not told yet, and those told just before (the worker may have died with them)."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self.path = path
+
+    def expect(self, message_id: str, chat_jid: str, delivered_at: float, read_at: float) -> None:
+        with self._connection() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO receipt (message_id, chat_jid, kind, due_at) VALUES (?, ?, ?, ?)",
+                [(message_id, chat_jid, "delivered", delivered_at), (message_id, chat_jid, "read", read_at)],
+            )
+
+    def told(self, message_id: str, kind: str, at: float) -> None:
+        with self._connection() as db:
+            db.execute("UPDATE receipt SET told_at = ? WHERE message_id = ? AND kind = ?", (at, message_id, kind))
+
+    def missed(self, told_since: float) -> list[DueReceipt]:
+        """Receipts not told yet, or told from `told_since` on, in the order they fall due;
+        those told earlier are forgotten."""
+        if not self.path.exists():
+            return []
+        with self._connection() as db:
+            db.execute("DELETE FROM receipt WHERE told_at < ?", (told_since,))
+            rows = db.execute("SELECT message_id, chat_jid, kind, due_at FROM receipt ORDER BY due_at").fetchall()
+        return [DueReceipt(*row) for row in rows]
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            with db:
+                db.execute("CREATE TABLE IF NOT EXISTS receipt (message_id TEXT NOT NULL, chat_jid TEXT NOT NULL, "
+                           "kind TEXT NOT NULL, due_at REAL NOT NULL, told_at REAL, PRIMARY KEY (message_id, kind))")
+                yield db
+        finally:
+            db.close()

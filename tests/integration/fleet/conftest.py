@@ -33,14 +33,17 @@ def services(stack_env: dict[str, str]) -> Container:
 
 @pytest.fixture(scope="module")
 def ingest(chalice_app: Any, settings: Settings) -> Iterator[None]:
-    """The events queue drained into the real ingestion handler, as Lambda would."""
+    """Both events queues (message events, session status) drained into the real ingestion
+    handlers, as Lambda would."""
     stop = threading.Event()
-    source = next(s for s in split_sources(chalice_app)[0] if s.queue == "events")
-    poller = SqsPoller(chalice_app, source, settings, stop)
-    poller.start()
+    pollers = [SqsPoller(chalice_app, source, settings, stop) for source in split_sources(chalice_app)[0]
+               if source.queue in ("events", "session-events")]
+    for poller in pollers:
+        poller.start()
     yield
     stop.set()
-    poller.join(10)
+    for poller in pollers:
+        poller.join(10)
 
 
 @pytest.fixture

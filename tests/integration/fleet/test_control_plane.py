@@ -13,9 +13,10 @@ import pytest
 
 from tests.support.leases import granted_lease
 from whatsam.adapters.aws import client
+from whatsam.adapters.messages import JournalRepository
 from whatsam.adapters.workers import WorkerInfo
 from whatsam.bootstrap import Container
-from whatsam.contracts.commands import DisconnectSession, decode_command
+from whatsam.contracts.commands import ConnectSession, DisconnectSession, decode_command
 from whatsam.contracts.events import SessionQrEvent, SessionStatusEvent, make_seq
 from whatsam.domain.model import Role, SessionStatus, User, utcnow
 from whatsam.services.event_admission import RefusedEvent
@@ -112,6 +113,57 @@ def test_reaper_declares_stale_workers_offline_and_requeues_their_sessions(
     assert [c.type for c in commands] == ["session.connect"]
     with pytest.raises(sqs.exceptions.QueueDoesNotExist):
         sqs.get_queue_url(QueueName=inbox_queue_name(settings, dead))
+
+
+def test_a_stopped_worker_is_reaped_at_once_and_its_cards_read_reconnecting(
+        services: Container, owner: User, settings: Any, chalice_app: Any) -> None:
+    """ECS's task-stopped event (what `whatsam dev` sends when a worker process exits) moves the
+    worker's sessions now, whatever its last heartbeat; a late event of the dead holder cannot
+    put the card back on it; a connect that waited in its inbox goes back on the connect queue."""
+    from whatsam.dev.event_sources import ecs_task_stopped_event, put_event
+
+    dead = f"killed-{uuid.uuid4().hex[:6]}"
+    services.workers.register(WorkerInfo(worker_id=dead, status="online", endpoint="", inbox_url="", capacity=5,
+                                         version="t", engine="simulated", started_at=utcnow(),
+                                         last_heartbeat=utcnow()))
+    session_id, waiting = _card(services, owner), _card(services, owner)
+    lease = services.leases.acquire(session_id, owner.user_id, dead)
+    assert lease is not None
+    assert services.ingestion.apply(SessionStatusEvent(session_id=session_id, tenant_id=owner.user_id,
+                                                       seq=make_seq(lease.fence, 1), status="connected",
+                                                       worker_id=dead, phone="15550003333"))
+    sqs = client("sqs", settings)
+    inbox = sqs.create_queue(QueueName=inbox_queue_name(settings, dead), Attributes={"FifoQueue": "true"})["QueueUrl"]
+    sqs.send_message(QueueUrl=inbox, MessageBody=ConnectSession(
+        session_id=waiting, tenant_id=owner.user_id, status_version=1, requested_at=utcnow()).to_json(),
+        MessageGroupId=waiting, MessageDeduplicationId=uuid.uuid4().hex)
+
+    [report] = put_event(chalice_app, ecs_task_stopped_event(dead, settings.aws_region, "killed"))
+    assert report["offline"] == [dead] and report["requeued"] == [session_id] and report["rerouted"] == 1
+    card = services.sessions.get(owner, session_id)
+    assert (card.status, card.worker_id, card.phone) == (SessionStatus.RECONNECTING, None, "15550003333")
+    late = SessionStatusEvent(session_id=session_id, tenant_id=owner.user_id, seq=make_seq(lease.fence, 2),
+                              status="connected", worker_id=dead)
+    assert not services.ingestion.apply(late), "the dead holder's queued events are stale now"
+    assert services.sessions.get(owner, session_id).status is SessionStatus.RECONNECTING
+    assert services.reaper.worker_stopped(dead).requeued == [], "a second report moves nothing twice"
+    journal = JournalRepository().after(session_id, 0, 10)
+    assert [(e["type"], e.get("status")) for e in journal] == [("session.status", "connected"),
+                                                                ("session.status", "reconnecting")]
+
+    connect_url = sqs.get_queue_url(QueueName=settings.queue_name("connect"))["QueueUrl"]
+    seen: set[str] = set()
+    deadline = time.monotonic() + 10
+    while {session_id, waiting} - seen and time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=connect_url, MaxNumberOfMessages=10).get("Messages", []):
+            command = decode_command(message["Body"])
+            if command.session_id in (session_id, waiting):
+                seen.add(command.session_id)
+                sqs.delete_message(QueueUrl=connect_url, ReceiptHandle=message["ReceiptHandle"])
+            else:
+                sqs.change_message_visibility(QueueUrl=connect_url, ReceiptHandle=message["ReceiptHandle"],
+                                              VisibilityTimeout=0)
+    assert seen == {session_id, waiting}
 
 
 def test_internal_events_need_the_worker_token(api: Any, services: Container, owner: User) -> None:

@@ -68,7 +68,8 @@ def test_the_worker_counts_minutes_of_connected_sessions_only(
     _wait_for_minutes(services, owner, card.session_id, since_hour, at_least=3)
 
     services.lifecycle.disconnect(owner, card.session_id)
-    wait_for_card(services, card.session_id, lambda c: c.status is SessionStatus.DISCONNECTED)
+    # The card reads `disconnected` at once; the worker has closed it once it reports so too.
+    wait_for_card(services, card.session_id, lambda c: c.status is SessionStatus.DISCONNECTED and c.worker_id is None)
     two_more_ticks()  # a tick already under way when it disconnected has landed by now
     settled = _minutes(services, owner, card.session_id, since_hour)
     two_more_ticks()

@@ -14,6 +14,7 @@ from whatsam.adapters.messages import MessageRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.contracts.events import MessageReceivedEvent, MessageStatusEvent, make_seq
 from whatsam.domain.model import utcnow
+from whatsam.messaging.status import MessageStatus
 
 pytestmark = pytest.mark.integration
 
@@ -150,6 +151,64 @@ def test_receipts_move_status_forward_and_history_pages(api: Any, connected_line
     later = api.call("GET", f"/v1/sessions/{connected_line.session_id}/events?after={journal['next_after']}",
                      token=connected_line.token).body
     assert later["events"] == []
+
+
+def test_the_same_news_under_another_seq_is_journaled_once(api: Any, connected_line: Line, services: Any) -> None:
+    """A later lease holder announces a `sent` whose event died with the old one, and the engine
+    re-reports receipts after a reconnect: each status of a message is journaled once."""
+    tenant = _tenant(connected_line)
+    message_id = _send(api, connected_line, {"type": "text", "to": TO, "text": "once"}).body["id"]
+    messages = MessageRepository()
+    record = messages.pending(connected_line.session_id)[0]
+    assert messages.start_sending(record, fence=1)
+    assert messages.mark_sent(messages.get(message_id), 1, "WA-ONCE", utcnow())  # type: ignore[arg-type]
+    assert [r.message_id for r in messages.pending(connected_line.session_id)] == [message_id], \
+        "in the outbox until its event is out"
+    envelope = {"session_id": connected_line.session_id, "tenant_id": tenant,
+                "chat_jid": "14155552671@s.whatsapp.net", "wa_id": "WA-ONCE"}
+    first = MessageStatusEvent(**envelope, message_id=message_id, seq=make_seq(1, 5), type="message.sent")
+    assert services.ingestion.apply(first)
+    assert messages.settle(messages.get(message_id))  # type: ignore[arg-type]
+    assert messages.pending(connected_line.session_id) == []
+    assert not services.ingestion.apply(first.model_copy(update={"seq": make_seq(2, 1), "event_id": "evt_again"}))
+    assert services.ingestion.apply(MessageStatusEvent(**envelope, seq=make_seq(2, 2), type="message.delivered"))
+    assert not services.ingestion.apply(MessageStatusEvent(**envelope, seq=make_seq(3, 1),
+                                                           type="message.delivered"))
+    journal = api.call("GET", f"/v1/sessions/{connected_line.session_id}/events?after=0",
+                       token=connected_line.token).body
+    assert [e["type"] for e in journal["events"]] == ["message.sent", "message.delivered"]
+
+
+def test_a_receipt_applied_on_a_stale_read_of_the_message_still_moves_it(api: Any, connected_line: Line) -> None:
+    """Events are ingested concurrently: `read` may be applied to the record as it was before
+    `delivered` moved it; it must not be lost."""
+    message_id = _send(api, connected_line, {"type": "text", "to": TO, "text": "race"}).body["id"]
+    messages = MessageRepository()
+    assert messages.start_sending(messages.pending(connected_line.session_id)[0], fence=1)
+    assert messages.mark_sent(messages.get(message_id), 1, "WA-RACE", utcnow())  # type: ignore[arg-type]
+    stale = messages.get(message_id)
+    assert stale is not None and messages.advance(stale, MessageStatus.DELIVERED, utcnow())
+    moved = messages.advance(stale, MessageStatus.READ, utcnow())
+    assert moved is not None and moved.status is MessageStatus.READ
+    record = messages.get(message_id)
+    assert record is not None and [t["status"] for t in record.timeline] == ["queued", "sent", "delivered", "read"]
+
+
+def test_an_attempt_the_engine_never_took_goes_back_to_the_queue_and_stays_unsendable(
+        api: Any, connected_line: Line) -> None:
+    """A worker killed between marking `sending` and handing the message to its engine leaves an
+    attempt that provably never left: the next holder requeues it, and the old attempt (its
+    shard still alive) can no longer take it in hand. One the engine took is left alone."""
+    message_id = _send(api, connected_line, {"type": "text", "to": TO, "text": "in hand?"}).body["id"]
+    messages = MessageRepository()
+    assert messages.start_sending(messages.pending(connected_line.session_id)[0], fence=1)
+    assert messages.requeue_unhanded(messages.get(message_id))  # type: ignore[arg-type]
+    assert not messages.hand_to_engine(message_id, 1), "taken back: the old attempt must not send"
+    assert messages.start_sending(messages.get(message_id), fence=2)  # type: ignore[arg-type]
+    assert messages.hand_to_engine(message_id, 2)
+    handed = messages.get(message_id)
+    assert handed is not None and (handed.status, handed.handed_fence) == (MessageStatus.SENDING, 2)
+    assert not messages.requeue_unhanded(handed), "it may have reached WhatsApp: never sent again"
 
 
 def test_other_sessions_messages_are_not_found(api: Any, connected_line: Line) -> None:

@@ -224,6 +224,28 @@ def test_send_history_migrates_with_the_store(tmp_path: pathlib.Path) -> None:
     asyncio.run(scenario())
 
 
+def test_a_reconnecting_session_is_told_the_receipts_it_missed(tmp_path: pathlib.Path) -> None:
+    """WhatsApp keeps a device's receipts: one that reconnects (on another worker, from the
+    migrated store) hears those it missed, and those still to come."""
+    options = SimulatedOptions(delivered_after=0.02, read_after=0.3, server_dir=str(tmp_path / "server"))
+
+    async def scenario() -> None:
+        first, heard_first = await paired(tmp_path / "a", options)
+        sent = await first.send(DM, Text("before the crash"))
+        await heard_first.wait_for(Receipt, where=lambda r: r.kind == "delivered")
+        await first.stop()  # the worker dies before the read receipt
+        assert [r.kind for r in heard_first.of_type(Receipt)] == ["delivered"]
+        (tmp_path / "b").mkdir()
+        shutil.copy(tmp_path / "a" / "store.db", tmp_path / "b" / "store.db")
+        second, heard = await paired(tmp_path / "b", options)
+        await heard.wait_for(Receipt, where=lambda r: r.kind == "read")
+        assert [(r.kind, r.message_ids) for r in heard.of_type(Receipt)] == [
+            ("delivered", (sent.message_id,)), ("read", (sent.message_id,))]
+        await second.stop()
+
+    asyncio.run(scenario())
+
+
 def test_inbound_media_carries_details_and_downloads(tmp_path: pathlib.Path) -> None:
     async def scenario() -> None:
         client, recorder = await paired(tmp_path)
