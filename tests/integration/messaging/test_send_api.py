@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.integration.messaging.conftest import Line
-from tests.support.leases import TEST_WORKER
+from tests.support.leases import TEST_WORKER, granted_lease
 from whatsam.adapters.messages import MessageRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.contracts.events import MessageReceivedEvent, MessageStatusEvent, make_seq
@@ -164,7 +164,10 @@ def test_the_same_news_under_another_seq_is_journaled_once(api: Any, connected_l
     assert messages.mark_sent(messages.get(message_id), 1, "WA-ONCE", utcnow())  # type: ignore[arg-type]
     assert [r.message_id for r in messages.pending(connected_line.session_id)] == [message_id], \
         "in the outbox until its event is out"
-    envelope = {"session_id": connected_line.session_id, "tenant_id": tenant,
+    # Two later holders (fences 2 and 3, as event admission requires of their events).
+    granted_lease(connected_line.session_id, tenant)
+    granted_lease(connected_line.session_id, tenant)
+    envelope = {"session_id": connected_line.session_id, "tenant_id": tenant, "worker_id": TEST_WORKER,
                 "chat_jid": "14155552671@s.whatsapp.net", "wa_id": "WA-ONCE"}
     first = MessageStatusEvent(**envelope, message_id=message_id, seq=make_seq(1, 5), type="message.sent")
     assert services.ingestion.apply(first)
