@@ -94,13 +94,14 @@ def build(settings: Settings) -> Container:
     auth_state = AuthStateStore(settings, leases)
     key_service = ApiKeyService(settings, keys)
     router = CommandRouter(settings, leases, cache)
-    teardown = SessionTeardown(session_repo, keys, leases, router, cache, auth_state, messages, journal)
+    joined_groups = JoinedGroups(redis_client)
+    teardown = SessionTeardown(session_repo, keys, leases, router, cache, auth_state, messages, journal,
+                               joined_groups)
     sessions = SessionService(settings, session_repo, key_service, queues, teardown, router)
     webhooks = build_webhooks(settings, queues, sessions)
     usage_counters = UsageCounters(redis_client)
     billing = build_billing(settings, usage_counters, session_repo)
     status = SessionStatusService(sessions, cache)
-    joined_groups = JoinedGroups(redis_client)
     ingestion = EventIngestion(session_repo, leases, cache, messages, journal, usage=usage_counters,
                                groups=joined_groups)
     built = Container(

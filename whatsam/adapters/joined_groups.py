@@ -59,6 +59,10 @@ class JoinedGroups:
     def forget(self, session_id: str, group_jid: str) -> None:
         self._redis.hdel(_key(session_id), group_jid)
 
+    def forget_session(self, session_id: str) -> None:
+        """The whole list: the session was deleted or unlinked."""
+        self._redis.delete(_key(session_id))
+
     def apply(self, event: GroupEvent) -> None:
         """Fold one group event into the session's list (idempotent; stale events change nothing)."""
         if isinstance(event, GroupJoinedEvent):

@@ -20,6 +20,7 @@ from dataclasses import replace
 from botocore.exceptions import ClientError
 
 from whatsam.adapters.auth_state import AuthStateStore
+from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import ApiKeyRepository, SessionRepository
@@ -37,7 +38,7 @@ _SETTLE_ATTEMPTS = 5
 class SessionTeardown:
     def __init__(self, repository: SessionRepository, keys: ApiKeyRepository, leases: LeaseRepository,
                  router: CommandRouter, cache: SessionCache, auth_state: AuthStateStore,
-                 messages: MessageRepository, journal: JournalRepository):
+                 messages: MessageRepository, journal: JournalRepository, groups: JoinedGroups):
         self._repository = repository
         self._keys = keys
         self._leases = leases
@@ -46,6 +47,7 @@ class SessionTeardown:
         self._auth_state = auth_state
         self._messages = messages
         self._journal = journal
+        self._groups = groups
 
     def delete(self, card: SessionCard) -> None:
         """Unlink and forget the session: card, API keys, credentials, QR, journal, messages.
@@ -81,6 +83,7 @@ class SessionTeardown:
                 log.warning("could not tell %s to log %s out", holder, card.session_id, exc_info=True)
         self._auth_state.delete(card.tenant_id, card.session_id)
         self._cache.forget_session(card.session_id)
+        self._groups.forget_session(card.session_id)
 
     def _settle_unlinked(self, session_id: str, seq: int) -> None:
         """Show the card unlinked, numbered at the revoked lease's fence so that no event of the

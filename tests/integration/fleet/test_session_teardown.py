@@ -12,13 +12,15 @@ import pytest
 
 from whatsam.adapters.auth_state import AuthStateStore, StaleFence, auth_state_prefix
 from whatsam.adapters.aws import client
+from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import Lease
 from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import ApiKeyRepository, SessionRepository
 from whatsam.bootstrap import Container
 from whatsam.config import Settings
 from whatsam.contracts.commands import LogoutSession, decode_command
-from whatsam.contracts.events import MessageReceivedEvent, SessionStatusEvent, make_seq
+from whatsam.contracts.events import GroupJoinedEvent, MessageReceivedEvent, SessionStatusEvent, make_seq
+from whatsam.contracts.groups import Group
 from whatsam.domain.model import Role, SessionStatus, utcnow
 from whatsam.services.event_admission import RefusedEvent
 from whatsam.services.routing import inbox_queue_name
@@ -59,6 +61,9 @@ def _linked_line(api: Any, services: Container, settings: Settings) -> LinkedLin
                                                   + uuid.uuid4().hex[:20], wa_id="WA1", chat_jid=CHAT,
                                                   sender_jid=CHAT, kind="text", text="hi", timestamp=utcnow()))
     services.cache.put_qr(card["id"], make_seq(lease.fence, 3), {"qr": "2@x"}, ttl_ms=60_000)
+    services.ingestion.apply(GroupJoinedEvent(**envelope, seq=make_seq(lease.fence, 4), reason="invite",
+                                              group=Group(jid="120363000000000001@g.us", subject="Team")))
+    assert JoinedGroups(services.redis).groups(card["id"]), "the session's joined-group list holds the group"
     return LinkedLine(user_id, token, card["id"], card["api_key"]["key"], lease, inbox_url)
 
 
@@ -100,6 +105,7 @@ def test_deleting_a_linked_session_stops_it_and_purges_everything(api: Any, serv
     assert services.leases.acquire(line.session_id, line.user_id, "w-another") is None, "never granted again"
     _holder_is_fenced_off(services, settings, line)
     assert services.cache.get_qr(line.session_id) is None and services.cache.get_route(line.session_id) is None
+    assert JoinedGroups(services.redis).groups(line.session_id) == [], "its joined-group list is gone too"
     assert SessionRepository().get(line.session_id) is None
     assert ApiKeyRepository().list_for_session(line.session_id) == []
     assert MessageRepository().history(line.session_id, chat_jid=None, before=None, limit=10) == ([], None)
