@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import queue
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -70,6 +69,7 @@ from worker_fleet.engines.base import (
     TemporaryBan,
 )
 from worker_fleet.engines.outgoing import Media
+from worker_fleet.event_lanes import EngineEventLanes
 from worker_fleet.group_requests import GROUP_ENGINE_EVENTS, GroupRequests, group_event
 from worker_fleet.inbound import InboundMessages
 from worker_fleet.outbox import FetchUrl, OutboxContext, Pacing, SessionSender
@@ -134,15 +134,16 @@ class SessionHost:
         self._sessions: dict[str, HostedSession] = {}
         self.metrics = HostMetrics()
         self.draining = False
-        # Engine events arrive on shard reader threads; one thread applies them in order
-        # (and may call back into shards, which a reader thread must never do).
-        self._inbox: queue.Queue[tuple[str, EngineEvent] | None] = queue.Queue()
+        # Engine events arrive on shard reader threads; one thread applies them, in order within
+        # each lane (see event_lanes), and may call back into shards, which a reader thread must
+        # never do.
+        self._inbox = EngineEventLanes()
         self._event_thread = threading.Thread(target=self._event_loop, name="engine-events", daemon=True)
         self._event_thread.start()
         self._inbound = InboundMessages(deps.media, self.supervisor_call)
         self._groups = GroupRequests(self.supervisor_call, deps.cache, deps.media)
         self.supervisor = supervisor or ShardSupervisor(
-            config.engine, config.shards, on_event=lambda sid, ev: self._inbox.put((sid, ev)),
+            config.engine, config.shards, on_event=self._inbox.put,
             on_crash=self._on_shard_crash, engine_options=dict(config.engine_options))
 
     def supervisor_call(self, op: str, session_id: str, **args: Any) -> Any:
@@ -503,7 +504,7 @@ class SessionHost:
         return dict(counts)
 
     def stop(self) -> None:
-        self._inbox.put(None)
+        self._inbox.close()
         self.supervisor.close()
 
 
