@@ -3,8 +3,9 @@
 from chalice import Blueprint
 
 from whatsam.bootstrap import container
-from whatsam.http.endpoint import Call, endpoint, int_query
+from whatsam.http.endpoint import Call, endpoint
 from whatsam.http.group_schemas import DevSimulateRequest, Simulated
+from whatsam.http.params import IntQuery
 from whatsam.http.presenters import session_view
 from whatsam.http.schemas import DevInboundRequest
 from whatsam.services.session_status import MAX_WAIT_SECONDS
@@ -12,13 +13,17 @@ from whatsam.services.session_status import MAX_WAIT_SECONDS
 bp = Blueprint(__name__)
 
 
+_WAIT = IntQuery("wait", "Seconds to wait for the effect before answering", minimum=0,
+                 maximum=MAX_WAIT_SECONDS, default=0)
+
+
 def _wait(call: Call) -> int:
-    return int_query(call.request, "wait", default=0, minimum=0, maximum=MAX_WAIT_SECONDS) or 0
+    return _WAIT.get(call.request)
 
 
 @endpoint(bp, "POST", "/v1/dev/sessions/{session_id}/scan",
           summary="Dev: the simulated phone scans the QR; `?wait=N` answers with the card once its status "
-                  "moves on (up to 25 s)", tag="dev", auth="dev", status=202, errors=(404, 409))
+                  "moves on (up to 25 s)", tag="dev", auth="dev", status=202, errors=(404, 409), query=(_WAIT,))
 def dev_scan(call: Call, session_id: str) -> dict:
     return session_view(container().dev_phone.scan(call.owner, session_id, wait=_wait(call)))
 
@@ -26,7 +31,7 @@ def dev_scan(call: Call, session_id: str) -> dict:
 @endpoint(bp, "POST", "/v1/dev/sessions/{session_id}/inbound",
           summary="Dev: a simulated contact writes in; the message's id, and with `?wait=N` whether it is "
                   "stored yet (up to 25 s)", tag="dev", auth="dev", body=DevInboundRequest, status=202,
-          errors=(404, 409))
+          errors=(404, 409), query=(_WAIT,))
 def dev_inbound(call: Call, session_id: str) -> dict:
     message = container().dev_phone.inbound(call.owner, session_id, call.body.from_, call.body.text,
                                             wait=_wait(call))

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from whatsam.bootstrap import container
 from whatsam.domain.model import User
 from whatsam.errors import AppError, Forbidden, PayloadTooLarge, Unauthorized, ValidationFailed
-from whatsam.http.params import PATH_PARAMS, IntQuery, QueryParam, check_path
+from whatsam.http.params import PATH_PARAMS, QueryParam, check_path
 from whatsam.http.rate_limits import Gate, RouteLimit, charges_for
 from whatsam.metering.counters import Metric
 from whatsam.services.principals import KeyPrincipal, UserPrincipal
@@ -180,13 +180,6 @@ def _problem(err: Any, data: Any) -> dict[str, str]:
 _DEFAULT_ERRORS: dict[Auth, tuple[int, ...]] = {
     "none": (), "user": (401,), "admin": (401, 403), "api_key": (401,), "worker": (401,), "dev": (401,),
 }
-
-
-def int_query(request: Request, name: str, *, default: int | None, minimum: int, maximum: int) -> int | None:
-    """An integer query parameter within bounds, or a 400 that names it. Prefer declaring an
-    `IntQuery` and passing it to `endpoint(query=...)`: then the OpenAPI document shows it and
-    it is checked before the view runs."""
-    return IntQuery(name, name, minimum=minimum, maximum=maximum, default=default).read(request)
 
 
 # Callers whose every call is charged the API-call limits (and counted as an API call).
