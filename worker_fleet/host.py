@@ -137,13 +137,13 @@ class SessionHost:
         # Engine events arrive on shard reader threads; one thread applies them, in order within
         # each lane (see event_lanes), and may call back into shards, which a reader thread must
         # never do.
-        self._inbox = EngineEventLanes()
+        self._inbox: EngineEventLanes[HostedSession] = EngineEventLanes()
         self._event_thread = threading.Thread(target=self._event_loop, name="engine-events", daemon=True)
         self._event_thread.start()
         self._inbound = InboundMessages(deps.media, self.supervisor_call)
         self._groups = GroupRequests(self.supervisor_call, deps.cache, deps.media)
         self.supervisor = supervisor or ShardSupervisor(
-            config.engine, config.shards, on_event=self._inbox.put,
+            config.engine, config.shards, on_event=lambda sid, ev: self._inbox.put(sid, ev, self._get(sid)),
             on_crash=self._on_shard_crash, engine_options=dict(config.engine_options))
 
     def supervisor_call(self, op: str, session_id: str, **args: Any) -> Any:
@@ -296,10 +296,10 @@ class SessionHost:
             item = self._inbox.get()
             if item is None:
                 return
-            session_id, event = item
+            session_id, event, host_on_arrival = item
             hosted = self._get(session_id)
-            if hosted is None:
-                continue
+            if hosted is None or hosted is not host_on_arrival:
+                continue  # the session ended (and may be hosted anew): the old client's news is moot
             try:
                 self._apply_engine_event(hosted, event)
             except Exception:
