@@ -149,12 +149,15 @@ class SessionRepository:
         return updated
 
     def save_status(self, before: SessionCard, after: SessionCard) -> bool:
-        """Write the new status (and phone, a logout forgets it) only if nobody moved the card
-        since `before` was read."""
+        """Write the new status (and phone, a logout forgets it; and worker, a connect waits for
+        one) only if nobody moved the card since `before` was read."""
         actions = [SessionModel.status.set(after.status.value), SessionModel.status_version.set(after.status_version),
                    SessionModel.updated_at.set(after.updated_at)]
         if after.phone != before.phone:
             actions.append(SessionModel.phone.set(after.phone) if after.phone else SessionModel.phone.remove())
+        if after.worker_id != before.worker_id:
+            actions.append(SessionModel.worker_id.set(after.worker_id) if after.worker_id
+                           else SessionModel.worker_id.remove())
         return update_if(SessionModel(session_id=after.session_id), actions,
                          SessionModel.status_version == before.status_version)
 

@@ -87,8 +87,9 @@ class SessionCard:
         if self.status is SessionStatus.BANNED:
             raise Conflict("This number is temporarily banned by WhatsApp; try again later.",
                            code="session_banned")
+        # No worker serves it until one claims the connect (and says so in its `connecting`).
         return replace(self, status=SessionStatus.CONNECTING, status_version=self.status_version + 1,
-                       updated_at=now)
+                       worker_id=None, updated_at=now)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
 from whatsam.contracts.events import (
+    SEQ_COUNTER_BITS,
     AnyEvent,
     GroupJoinedEvent,
     GroupLeftEvent,
@@ -47,6 +48,19 @@ def received_record(event: MessageReceivedEvent) -> MessageRecord:
     return MessageRecord(message_id=event.message_id, session_id=event.session_id, tenant_id=event.tenant_id,
                          direction="in", chat_jid=event.chat_jid, type=event.kind, payload=payload,
                          status=MessageStatus.RECEIVED, created_at=event.timestamp, wa_id=event.wa_id)
+
+
+# Statuses a holder reports when it lets a session go.
+_ENDINGS = frozenset({SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT})
+
+
+def _crossed_by_a_connect(card: SessionCard, event: SessionQrEvent | SessionStatusEvent,
+                          status: SessionStatus) -> bool:
+    """An ending reported by a holder the card had already heard from (its fence is not newer),
+    while the card waits for a connect asked for through the API (connecting, no worker yet):
+    any worker that claims that connect holds a newer fence, so this report predates it."""
+    return (status in _ENDINGS and card.status is SessionStatus.CONNECTING and card.worker_id is None
+            and event.seq >> SEQ_COUNTER_BITS <= card.event_seq >> SEQ_COUNTER_BITS)
 
 
 class Outcome(Enum):
@@ -176,6 +190,12 @@ class EventIngestion:
     @staticmethod
     def _next_card(card: SessionCard, event: SessionQrEvent | SessionStatusEvent, status: SessionStatus,
                    phone: str | None) -> SessionCard:
+        if _crossed_by_a_connect(card, event, status):
+            # The holder ended the session (a logout, a disconnect) and the owner asked to connect
+            # again before its report got here: the connect is newer. Take the report's news
+            # (a logout forgets the phone) but keep the card waiting for the worker that claims it.
+            return replace(card, phone=None if status is SessionStatus.LOGGED_OUT else card.phone,
+                           updated_at=utcnow(), event_seq=event.seq)
         # No worker serves a session that ended, or whose worker is gone (`reconnecting`).
         worker_id = None if status in {SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT, SessionStatus.FAILED,
                                        SessionStatus.RECONNECTING} else event.worker_id
