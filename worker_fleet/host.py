@@ -49,7 +49,7 @@ from whatsam.contracts.events import (
     SessionStatusEvent,
     make_seq,
 )
-from whatsam.domain.model import CONNECT_IN_PROGRESS, SessionCard, SessionStatus, utcnow
+from whatsam.domain.model import CONNECT_IN_PROGRESS, ENDED_BY_OWNER, SessionCard, SessionStatus, utcnow
 from whatsam.messaging.media import MediaStore
 from whatsam.services.routing import CommandRouter
 from whatsam.services.sessions import CONNECT_QUEUE
@@ -78,8 +78,8 @@ from worker_fleet.supervisor import ShardGone, ShardOperationError, ShardSupervi
 
 log = logging.getLogger("whatsam.host")
 
-# A card disconnected or logged out after a connect was asked for has overtaken that connect.
-_SETTLED = {SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT}
+# A card disconnected or logged out after a connect was asked for (ENDED_BY_OWNER, newer
+# version) has overtaken that connect.
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ class SessionHost:
         card = self._deps.sessions.get(command.session_id)
         if card is None or card.tenant_id != command.tenant_id:
             return True
-        if not command.via_holder and card.status in _SETTLED and card.status_version > command.status_version:
+        if not command.via_holder and card.status in ENDED_BY_OWNER and card.status_version > command.status_version:
             return True
         lease = self._deps.leases.acquire(card.session_id, card.tenant_id, self.config.worker_id)
         if lease is None:

@@ -36,6 +36,8 @@ class SessionStatus(StrEnum):
     BANNED = "banned"
 
 
+# Where a session settles when its owner ends it (disconnect, logout): its holder lets it go.
+ENDED_BY_OWNER = frozenset({SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT})
 # A connect request while in one of these is a no-op: the worker is already on it.
 CONNECT_IN_PROGRESS = frozenset({SessionStatus.CONNECTING, SessionStatus.RECONNECTING, SessionStatus.QR,
                                  SessionStatus.CONNECTED})

@@ -27,7 +27,7 @@ from whatsam.contracts.events import (
     SessionQrEvent,
     SessionStatusEvent,
 )
-from whatsam.domain.model import SessionCard, SessionStatus, utcnow
+from whatsam.domain.model import ENDED_BY_OWNER, SessionCard, SessionStatus, utcnow
 from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.status import MessageStatus
 from whatsam.metering.counters import Metric, UsageCounters
@@ -50,16 +50,12 @@ def received_record(event: MessageReceivedEvent) -> MessageRecord:
                          status=MessageStatus.RECEIVED, created_at=event.timestamp, wa_id=event.wa_id)
 
 
-# Statuses a holder reports when it lets a session go.
-_ENDINGS = frozenset({SessionStatus.DISCONNECTED, SessionStatus.LOGGED_OUT})
-
-
 def _crossed_by_a_connect(card: SessionCard, event: SessionQrEvent | SessionStatusEvent,
                           status: SessionStatus) -> bool:
     """An ending reported by a holder the card had already heard from (its fence is not newer),
     while the card waits for a connect asked for through the API (connecting, no worker yet):
     any worker that claims that connect holds a newer fence, so this report predates it."""
-    return (status in _ENDINGS and card.status is SessionStatus.CONNECTING and card.worker_id is None
+    return (status in ENDED_BY_OWNER and card.status is SessionStatus.CONNECTING and card.worker_id is None
             and event.seq >> SEQ_COUNTER_BITS <= card.event_seq >> SEQ_COUNTER_BITS)
 
 
