@@ -24,6 +24,7 @@ from whatsam.adapters.repositories import (
     UserRepository,
 )
 from whatsam.adapters.session_cache import SessionCache
+from whatsam.adapters.session_settings import SessionSettingsRepository
 from whatsam.adapters.token_chains import TokenChains
 from whatsam.adapters.workers import WorkerRepository
 from whatsam.config import Settings, get_settings
@@ -39,12 +40,14 @@ from whatsam.services.accounts import AccountService
 from whatsam.services.admin import AdminService
 from whatsam.services.api_keys import ApiKeyService
 from whatsam.services.dev_phone import DevPhone
+from whatsam.services.engine_calls import EngineCalls
 from whatsam.services.groups import GroupService
 from whatsam.services.ingestion import EventIngestion
 from whatsam.services.lifecycle import LifecycleService
 from whatsam.services.principals import Authenticator
 from whatsam.services.reaper import Reaper
 from whatsam.services.routing import CommandRouter
+from whatsam.services.session_settings import SessionSettingsService
 from whatsam.services.session_status import SessionStatusService
 from whatsam.services.sessions import SessionService
 from whatsam.services.teardown import SessionTeardown
@@ -72,6 +75,8 @@ class Container:
     reaper: Reaper
     messaging: MessagingService
     chats: ChatService
+    session_settings: SessionSettingsService
+    engine_calls: EngineCalls
     groups: GroupService
     webhooks: Webhooks
     billing: Billing
@@ -95,6 +100,7 @@ def build(settings: Settings) -> Container:
     key_service = ApiKeyService(settings, keys)
     router = CommandRouter(settings, leases, cache)
     joined_groups = JoinedGroups(redis_client)
+    engine_calls = EngineCalls(session_repo, router, cache)
     teardown = SessionTeardown(session_repo, keys, leases, router, cache, auth_state, messages, journal,
                                joined_groups)
     sessions = SessionService(settings, session_repo, key_service, queues, teardown, router)
@@ -124,7 +130,9 @@ def build(settings: Settings) -> Container:
         messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
                                    RecipientCap(redis_client), usage_counters),
         chats=ChatService(session_repo, router, cache),
-        groups=GroupService(session_repo, router, cache, joined_groups, MediaStore(settings)),
+        session_settings=SessionSettingsService(sessions, SessionSettingsRepository()),
+        engine_calls=engine_calls,
+        groups=GroupService(engine_calls, joined_groups, MediaStore(settings)),
         reaper=Reaper(settings, workers, leases, session_repo, queues, router, cache, ingestion,
                       stale_after=timedelta(seconds=settings.worker_stale_seconds)),
         webhooks=webhooks,

@@ -1,18 +1,12 @@
 """Group calls on the worker: a `GroupRequest` (or the dev-only `DevSimulateGroup`) runs on the
-session's engine and its outcome goes back on the command's reply list, as the control plane's
-contact check does; and the engine's group events become control-plane events.
-
-Every request is answered, so the API never waits out its timeout for an answer that is not
-coming: a refusal carries WhatsApp's code (`GroupRefusedError`), a session whose engine is not
-connected answers ``session_not_connected``, bad values the engine rejects
-``group_request_invalid``.
+session's engine and its outcome goes back on the command's reply list through
+`engine_calls.answer` (so every request is answered; values the engine rejects answer
+``group_request_invalid``); and the engine's group events become control-plane events.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
-from collections.abc import Callable
 from typing import Any
 
 from whatsam.adapters.session_cache import SessionCache
@@ -24,39 +18,20 @@ from whatsam.contracts.events import (
     GroupParticipantsEvent,
     GroupUpdatedEvent,
 )
-from whatsam.contracts.groups import Group, GroupMember, GroupRequestResult
+from whatsam.contracts.groups import Group, GroupMember
 from whatsam.messaging.media import MediaStore
+from worker_fleet.engine_calls import ENGINE_CALL_TIMEOUT, Call, answer, wire
 from worker_fleet.engines.groups import (
     GroupJoined,
     GroupLeft,
     GroupParticipant,
     GroupParticipantsChanged,
-    GroupRefusedError,
     GroupUpdated,
 )
-from worker_fleet.supervisor import ShardGone, ShardOperationError
-
-log = logging.getLogger("whatsam.groups")
-
-Call = Callable[..., Any]
-
-# Group calls wait on WhatsApp; the control plane gives up sooner (REPLY_TIMEOUT_SECONDS).
-ENGINE_CALL_TIMEOUT = 30.0
-
-
-def _wire(value: Any) -> Any:
-    """Engine answers (dataclasses, lists of them) as JSON-safe values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: _wire(getattr(value, field.name)) for field in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
-        return [_wire(item) for item in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
 
 
 def _group(info: Any) -> dict[str, Any]:
-    return Group.model_validate(_wire(info)).model_dump(mode="json")
+    return Group.model_validate(wire(info)).model_dump(mode="json")
 
 
 class GroupRequests:
@@ -66,25 +41,16 @@ class GroupRequests:
         self._media = media
 
     def handle(self, session_id: str, command: GroupRequest | DevSimulateGroup) -> None:
-        try:
-            if isinstance(command, DevSimulateGroup):
-                result = self._engine("simulate_group", session_id, kind=command.kind, group_jid=command.group_jid,
-                                      phone=command.phone, subject=command.subject,
-                                      participants=command.participants, text=command.text)
-            else:
-                result = self._run(session_id, command)
-            reply = GroupRequestResult(ok=True, result=result)
-        except ShardOperationError as exc:
-            reply = _refusal(exc)
-        except (ShardGone, LookupError) as exc:
-            reply = GroupRequestResult(ok=False, code="session_not_connected", error=str(exc))
-        except TimeoutError:
-            reply = GroupRequestResult(ok=False, code="engine_timeout", error="WhatsApp did not answer in time.")
-        except Exception as exc:
-            # Answered, not raised: a redelivered request would find its caller gone.
-            log.exception("group request %s for %s failed", type(command).__name__, session_id)
-            reply = GroupRequestResult(ok=False, code="group_operation_failed", error=type(exc).__name__)
-        self._cache.push_reply(command.reply_to, reply.model_dump(mode="json"))
+        answer(self._cache, command.reply_to, lambda: self._answer(session_id, command),
+               what=f"group request {type(command).__name__} for {session_id}",
+               invalid="group_request_invalid", failed="group_operation_failed")
+
+    def _answer(self, session_id: str, command: GroupRequest | DevSimulateGroup) -> Any:
+        if isinstance(command, DevSimulateGroup):
+            return self._engine("simulate_group", session_id, kind=command.kind, group_jid=command.group_jid,
+                                phone=command.phone, subject=command.subject,
+                                participants=command.participants, text=command.text)
+        return self._run(session_id, command)
 
     def _engine(self, operation: str, session_id: str, **args: Any) -> Any:
         return self._call(operation, session_id, timeout=ENGINE_CALL_TIMEOUT, **args)
@@ -118,7 +84,7 @@ class GroupRequests:
             picture = self._media.get(request.picture_key or "")
             return {"picture_id": engine("set_group_picture", session_id, group_jid=group, jpeg=picture)}
         if operation == "participants":
-            return _wire(engine("update_group_participants", session_id, group_jid=group, action=request.action,
+            return wire(engine("update_group_participants", session_id, group_jid=group, action=request.action,
                                 participants=request.participants))
         if operation in ("invite_link", "revoke_invite"):
             link = str(engine("group_invite_link", session_id, group_jid=group, revoke=operation == "revoke_invite"))
@@ -126,13 +92,13 @@ class GroupRequests:
         if operation == "join":
             return {"jid": engine("join_group", session_id, code=request.invite or "")}
         if operation == "answer_join_requests":
-            return _wire(engine("answer_join_requests", session_id, group_jid=group,
+            return wire(engine("answer_join_requests", session_id, group_jid=group,
                                 participants=request.participants, approve=bool(request.approve)))
         method, takes_group, takes_community = _SIMPLE_OPERATIONS[operation]
         args = {"group_jid": group} if takes_group else {}
         if takes_community:
             args["community_jid"] = request.community_jid or ""
-        return _wire(engine(method, session_id, **args))
+        return wire(engine(method, session_id, **args))
 
 
 _ARG = {"subject": "subject", "description": "description", "announce": "announce", "locked": "locked",
@@ -147,19 +113,6 @@ _SIMPLE_OPERATIONS: dict[str, tuple[str, bool, bool]] = {
     "link": ("link_group", True, True),
     "unlink": ("unlink_group", True, True),
 }
-
-
-def _refusal(exc: ShardOperationError) -> GroupRequestResult:
-    if exc.kind == "GroupRefusedError":
-        parsed = GroupRefusedError.parse(exc.detail)
-        if parsed is not None:
-            return GroupRequestResult(ok=False, code=parsed[0], error=parsed[1])
-    if exc.kind == "EngineNotConnectedError":
-        return GroupRequestResult(ok=False, code="session_not_connected", error=exc.detail)
-    if exc.kind == "EngineError":
-        return GroupRequestResult(ok=False, code="group_request_invalid", error=exc.detail)
-    log.warning("group request failed in the engine: %s", exc)
-    return GroupRequestResult(ok=False, code="group_operation_failed", error=exc.detail)
 
 
 # -- engine events → control-plane events ----------------------------------------------------
@@ -177,7 +130,7 @@ def _member(participant: GroupParticipant | None, *, with_role: bool = True) -> 
 def group_event(envelope: dict[str, Any], event: Any) -> Event:
     """The control-plane event of an engine group event; `envelope` is the host's session fields."""
     if isinstance(event, GroupJoined):
-        return GroupJoinedEvent(**envelope, group=Group.model_validate(_wire(event.group)), by=_member(event.by),
+        return GroupJoinedEvent(**envelope, group=Group.model_validate(wire(event.group)), by=_member(event.by),
                                 reason=event.reason)
     if isinstance(event, GroupUpdated):
         return GroupUpdatedEvent(**envelope, group_jid=event.group_jid, changes=dict(event.changes),

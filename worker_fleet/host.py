@@ -32,6 +32,7 @@ from whatsam.contracts.commands import (
     DevScan,
     DevSimulateGroup,
     DisconnectSession,
+    EngineCall,
     GroupRequest,
     LogoutSession,
     MarkRead,
@@ -55,6 +56,7 @@ from whatsam.services.routing import CommandRouter
 from whatsam.services.sessions import CONNECT_QUEUE
 from worker_fleet.config import WorkerConfig
 from worker_fleet.emitter import EventSink
+from worker_fleet.engine_calls import EngineCalls
 from worker_fleet.engines.base import (
     AuthStateChanged,
     Connected,
@@ -142,6 +144,7 @@ class SessionHost:
         self._event_thread.start()
         self._inbound = InboundMessages(deps.media, self.supervisor_call)
         self._groups = GroupRequests(self.supervisor_call, deps.cache, deps.media)
+        self._engine_calls = EngineCalls(self.supervisor_call, deps.cache)
         self.supervisor = supervisor or ShardSupervisor(
             config.engine, config.shards, on_event=lambda sid, ev: self._inbox.put(sid, ev, self._get(sid)),
             on_crash=self._on_shard_crash, engine_options=dict(config.engine_options))
@@ -249,6 +252,8 @@ class SessionHost:
             self._reply_contact(hosted, command)
         elif isinstance(command, GroupRequest | DevSimulateGroup):
             self._groups.handle(hosted.session_id, command)
+        elif isinstance(command, EngineCall):
+            self._engine_calls.handle(hosted.session_id, command)
         else:
             log.warning("ignoring unknown command %s", type(command).__name__)
 
@@ -284,7 +289,7 @@ class SessionHost:
         if lease is not None and lease.live() and lease.worker_id != self.config.worker_id:
             self._deps.router.send(lease.worker_id, command.session_id, command)
             return
-        if isinstance(command, RequestPairingCode | CheckContact | GroupRequest | DevSimulateGroup):
+        if isinstance(command, RequestPairingCode | CheckContact | GroupRequest | EngineCall | DevSimulateGroup):
             self._deps.cache.push_reply(command.reply_to, {"ok": False, "code": "session_not_connecting",
                                                            "error": "No worker holds this session."})
         log.warning("dropping %s for %s: no worker holds it", type(command).__name__, command.session_id)

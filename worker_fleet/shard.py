@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 from whatsam.config import Settings
 from whatsam.logs import configure_logging
 from worker_fleet.engines.base import Engine, EngineClient, EngineEvent, get_engine
+from worker_fleet.engines.errors import EngineRefusedError
 from worker_fleet.engines.groups import GROUP_OPERATIONS
+from worker_fleet.engines.operations import ENGINE_CALL_OPERATIONS
 from worker_fleet.media_fetch import MediaFetcher
 
 if TYPE_CHECKING:
@@ -37,7 +39,8 @@ class SendTakenBack(RuntimeError):
 
 # Client methods a worker may call through the pipe, with keyword arguments.
 CLIENT_OPERATIONS = frozenset({"pair_phone", "send", "download_media", "mark_read", "send_presence",
-                               "is_on_whatsapp", "simulate_scan", "inject_inbound"}) | GROUP_OPERATIONS
+                               "is_on_whatsapp", "simulate_scan", "inject_inbound"}) | GROUP_OPERATIONS \
+    | ENGINE_CALL_OPERATIONS
 
 
 class Shard:
@@ -112,7 +115,7 @@ class Shard:
         if op in CLIENT_OPERATIONS:
             action = getattr(client, op, None)
             if action is None:
-                raise RuntimeError(f"the {type(client).__name__} engine cannot {op}")
+                raise EngineRefusedError("not_supported_by_engine", f"the {type(client).__name__} engine cannot {op}")
             result = action(**args)
             return await result if asyncio.iscoroutine(result) else result
         raise ValueError(f"unknown shard operation {op!r}")

@@ -3,8 +3,8 @@
 from chalice import Blueprint
 
 from whatsam.bootstrap import container
+from whatsam.http.dev_schemas import GROUP_SIMULATIONS, DevSimulateRequest, Simulated
 from whatsam.http.endpoint import Call, endpoint
-from whatsam.http.group_schemas import DevSimulateRequest, Simulated
 from whatsam.http.params import IntQuery
 from whatsam.http.presenters import session_view
 from whatsam.http.schemas import DevInboundRequest
@@ -41,11 +41,15 @@ def dev_inbound(call: Call, session_id: str) -> dict:
 
 
 @endpoint(bp, "POST", "/v1/dev/sessions/{session_id}/simulate",
-          summary="Dev: the simulated WhatsApp produces an event (someone adds the session to a group, …)",
+          summary="Dev: the simulated WhatsApp produces an event (someone adds the session to a group, a call "
+                  "rings, history arrives, …)",
           tag="dev", auth="dev", body=DevSimulateRequest, errors=(403, 404, 409, 422, 504), response=Simulated)
 def dev_simulate(call: Call, session_id: str) -> dict:
     services = container()
     card = services.dev_phone.card(call.owner, session_id)
     body = call.body
-    return services.groups.simulate(card, body.type, phone=body.phone, group=body.group, subject=body.subject,
-                                    participants=body.participants, text=body.text)
+    if body.type in GROUP_SIMULATIONS:
+        return services.groups.simulate(card, body.type, phone=body.phone or "", group=body.group,
+                                        subject=body.subject, participants=body.participants, text=body.text)
+    result = services.engine_calls.ask(card.session_id, "simulate", type=body.type, **body.engine_fields())
+    return {"type": body.type, "result": result}

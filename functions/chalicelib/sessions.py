@@ -3,12 +3,14 @@ from chalice import Blueprint, Response
 from whatsam.bootstrap import container
 from whatsam.http.endpoint import Call, endpoint
 from whatsam.http.params import IntQuery, Query
-from whatsam.http.presenters import api_key_view, session_view
+from whatsam.http.presenters import api_key_view, session_view, settings_view
 from whatsam.http.schemas import (
     CreateApiKeyRequest,
     CreateSessionRequest,
     PairingCodeRequest,
+    SessionSettingsView,
     UpdateSessionRequest,
+    UpdateSessionSettingsRequest,
 )
 from whatsam.services.session_status import MAX_WAIT_SECONDS, qr_png, qr_view
 
@@ -138,3 +140,17 @@ def logout_session(call: Call, session_id: str) -> dict:
           tag="sessions", auth="user", status=202, errors=(404, 409), limits=("session_ops",))
 def restart_session(call: Call, session_id: str) -> dict:
     return session_view(container().lifecycle.restart(call.user.user, session_id))
+
+
+@endpoint(bp, "GET", "/v1/sessions/{session_id}/settings", summary="The session's settings", tag="sessions",
+          auth="user", errors=(404,), response=SessionSettingsView)
+def get_session_settings(call: Call, session_id: str) -> dict:
+    return settings_view(container().session_settings.get(call.user.user, session_id))
+
+
+@endpoint(bp, "PATCH", "/v1/sessions/{session_id}/settings",
+          summary="Change the session's settings: calls rejected automatically, history kept on linking",
+          tag="sessions", auth="user", body=UpdateSessionSettingsRequest, errors=(404,),
+          response=SessionSettingsView)
+def update_session_settings(call: Call, session_id: str) -> dict:
+    return settings_view(container().session_settings.change(call.user.user, session_id, call.body.changes()))

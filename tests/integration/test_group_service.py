@@ -13,9 +13,10 @@ from tests.integration.messaging.conftest import Line, connected_line  # noqa: F
 from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.contracts.commands import GroupRequest, decode_command
-from whatsam.contracts.groups import GroupRequestResult
+from whatsam.contracts.engine_calls import EngineReply
 from whatsam.errors import AppError
 from whatsam.messaging.media import MediaStore
+from whatsam.services.engine_calls import EngineCalls
 from whatsam.services.groups import GroupService
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ GROUP = "120363000000000001@g.us"
 class AnsweringWorker:
     """Receives commands as the owning worker's inbox would (serialized), answers with `reply`."""
 
-    def __init__(self, cache: Any, reply: GroupRequestResult | None):
+    def __init__(self, cache: Any, reply: EngineReply | None):
         self.cache = cache
         self.reply = reply
         self.commands: list[GroupRequest] = []
@@ -47,14 +48,14 @@ def connected_session(request: pytest.FixtureRequest) -> str:
 
 
 def service(services: Any, worker: AnsweringWorker, timeout: float = 5.0) -> GroupService:
-    return GroupService(SessionRepository(), worker, services.cache,  # type: ignore[arg-type]
-                        JoinedGroups(services.redis), MediaStore(services.settings), reply_timeout=timeout)
+    calls = EngineCalls(SessionRepository(), worker, services.cache, reply_timeout=timeout)  # type: ignore[arg-type]
+    return GroupService(calls, JoinedGroups(services.redis), MediaStore(services.settings))
 
 
 def test_a_call_sends_one_normalised_command_and_learns_the_group(services: Any, connected_session: str) -> None:
     answer = {"jid": GROUP, "subject": "Team", "participants": [
         {"jid": "14155552671@s.whatsapp.net", "phone": "14155552671", "lid": None, "role": "member"}]}
-    worker = AnsweringWorker(services.cache, GroupRequestResult(ok=True, result=answer))
+    worker = AnsweringWorker(services.cache, EngineReply(ok=True, result=answer))
     groups = service(services, worker)
     created = groups.create(connected_session, "Team", ["+1 415 555 2671", "14155552671@s.whatsapp.net",
                                                         "100000000000001@lid"], "About")
@@ -64,7 +65,7 @@ def test_a_call_sends_one_normalised_command_and_learns_the_group(services: Any,
     assert created["jid"] == GROUP
     assert [g["jid"] for g in groups.joined(connected_session, refresh=False)] == [GROUP]
 
-    worker.reply = GroupRequestResult(ok=True, result=[])
+    worker.reply = EngineReply(ok=True, result=[])
     assert groups.joined(connected_session, refresh=True) == [], "a refresh replaces the list"
     assert worker.commands[-1].operation == "list"
 
@@ -83,7 +84,7 @@ def test_a_call_sends_one_normalised_command_and_learns_the_group(services: Any,
 ])
 def test_refusals_keep_their_code_with_the_right_status(services: Any, connected_session: str, code: str,
                                                         status: int, answered_code: str) -> None:
-    worker = AnsweringWorker(services.cache, GroupRequestResult(ok=False, code=code, error="no"))
+    worker = AnsweringWorker(services.cache, EngineReply(ok=False, code=code, error="no"))
     with pytest.raises(AppError) as refused:
         service(services, worker).info(connected_session, GROUP)
     assert (refused.value.status, refused.value.code) == (status, answered_code)
@@ -98,7 +99,7 @@ def test_no_answer_in_time_is_504_engine_timeout(services: Any, connected_sessio
 
 def test_nothing_goes_to_a_worker_for_bad_input_or_an_unconnected_session(services: Any, api: Any,
                                                                          connected_session: str) -> None:
-    worker = AnsweringWorker(services.cache, GroupRequestResult(ok=True))
+    worker = AnsweringWorker(services.cache, EngineReply(ok=True))
     groups = service(services, worker)
     for call in (lambda: groups.info(connected_session, "12345@s.whatsapp.net"),
                  lambda: groups.participants(connected_session, GROUP, "add", ["120363000000000002@g.us"]),

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.engine_recorder import Recorder
 from whatsam.contracts.commands import DevSimulateGroup, GroupRequest
 from whatsam.contracts.events import GroupJoinedEvent, GroupLeftEvent, GroupParticipantsEvent, GroupUpdatedEvent
 from worker_fleet.engines.groups import (
@@ -25,24 +26,6 @@ from worker_fleet.supervisor import ShardGone, ShardOperationError
 GROUP = "120363000000000001@g.us"
 ANN = GroupParticipant("14155552671@s.whatsapp.net", "14155552671", "100000000000002@lid", "admin")
 INFO = GroupInfo(GROUP, "Team", created_at=datetime(2026, 1, 2, tzinfo=UTC), participants=(ANN,))
-
-
-class Recorder:
-    def __init__(self, answers: dict[str, Any]):
-        self.answers = answers
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.replies: list[tuple[str, dict[str, Any]]] = []
-
-    def call(self, operation: str, session_id: str, **args: Any) -> Any:
-        args.pop("timeout")
-        self.calls.append((operation, args))
-        answer = self.answers.get(operation)
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
-
-    def push_reply(self, reply_to: str, payload: dict[str, Any]) -> None:
-        self.replies.append((reply_to, payload))
 
 
 def run(command: GroupRequest | DevSimulateGroup, **answers: Any) -> tuple[Recorder, dict[str, Any]]:

@@ -79,6 +79,11 @@ class SessionModel(Model):
     event_seq = NumberAttribute(default=0)
     # Counts accepted outbound messages: their order of acceptance, which is their send order.
     send_seq = NumberAttribute(default=0)
+    # Session settings (`domain.settings`), one attribute each so that two changes of different
+    # settings never overwrite each other; unset means the default.
+    reject_calls = BooleanAttribute(null=True)
+    reject_message = UnicodeAttribute(null=True)
+    history_sync = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     tenant_index = TenantIndex()

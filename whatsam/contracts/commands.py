@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
@@ -110,7 +110,7 @@ class CheckContact(SessionCommand):
 
 class GroupRequest(SessionCommand):
     """A group or community call for the session's engine (see `contracts.groups`); the worker
-    answers a `GroupRequestResult` on the Redis reply list `reply_to`. Only the fields the
+    answers a `EngineReply` on the Redis reply list `reply_to`. Only the fields the
     operation needs are set; a picture travels as a key in the media bucket."""
 
     type: Literal["group.request"] = "group.request"
@@ -131,6 +131,17 @@ class GroupRequest(SessionCommand):
     picture_key: str | None = None
 
 
+class EngineCall(SessionCommand):
+    """One operation on the session's engine, named in the worker's allowlist
+    (`worker_fleet.engine_calls.OPERATIONS`), with its keyword arguments as JSON values; the
+    worker answers an `EngineReply` on the Redis reply list `reply_to`."""
+
+    type: Literal["engine.call"] = "engine.call"
+    operation: str
+    args: dict[str, Any] = {}
+    reply_to: str
+
+
 class DevSimulateGroup(SessionCommand):
     """Dev only: someone else acts in one of the simulated session's groups (see
     `simulated_group_others`); the worker answers on `reply_to`."""
@@ -147,7 +158,7 @@ class DevSimulateGroup(SessionCommand):
 
 Command = Annotated[
     ConnectSession | DisconnectSession | LogoutSession | RestartSession | RequestPairingCode | DevScan | DevInbound
-    | SendPending | MarkRead | SendPresence | CheckContact | GroupRequest | DevSimulateGroup,
+    | SendPending | MarkRead | SendPresence | CheckContact | GroupRequest | EngineCall | DevSimulateGroup,
     Field(discriminator="type"),
 ]
 

@@ -4,7 +4,7 @@ HTTP API share, and the operations a `GroupRequest` command can ask of the sessi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from whatsam.contracts.base import Message
 
@@ -66,13 +66,3 @@ class ParticipantOutcome(Message):
     phone: str | None = None
     lid: str | None = None
     status: str
-
-
-class GroupRequestResult(Message):
-    """What the worker answers to a `GroupRequest`, on its reply list: `ok` with the operation's
-    result, or a refusal `code` (`group_not_found`, `not_group_admin`, …) with its message."""
-
-    ok: bool
-    result: Any = None
-    code: str | None = None
-    error: str | None = None

@@ -66,19 +66,6 @@ class CreateCommunityRequest(Body):
     description: GroupDescription | None = None
 
 
-class DevSimulateRequest(Body):
-    """Dev: make the simulated WhatsApp produce an event (spec §5)."""
-
-    type: Literal["group.added", "group.join", "group.leave", "group.promote", "group.demote", "group.subject",
-                  "group.announce",
-                  "group.removed", "group.request", "group.message"]
-    group: str | None = Field(default=None, max_length=64, description="The group (all but group.added)")
-    phone: str = Field(min_length=4, max_length=32, description="Who acts: adds, joins, leaves, renames, posts")
-    subject: Subject | None = None
-    participants: list[Participant] = Field(default_factory=list, max_length=GROUP_SIZE_LIMIT)
-    text: str | None = Field(default=None, max_length=4096)
-
-
 # -- answers (documented in /v1/openapi.json) ---------------------------------------------------
 
 
@@ -134,8 +121,3 @@ class CommunityLink(BaseModel):
     community: str
     group: str
     linked: bool
-
-
-class Simulated(BaseModel):
-    group: str
-    type: str

@@ -8,6 +8,7 @@ from typing import Any
 
 from whatsam.adapters.workers import WorkerInfo
 from whatsam.domain.model import ApiKey, SessionCard, User, iso_z
+from whatsam.domain.settings import SessionSettings
 from whatsam.domain.tiers import limits_for
 from whatsam.messaging.recipients import phone_of
 from whatsam.messaging.record import MessageRecord
@@ -31,6 +32,11 @@ def session_view(card: SessionCard) -> dict[str, Any]:
         "status": card.status.value, "status_version": card.status_version, "phone": card.phone,
         "worker_id": card.worker_id, "created_at": iso(card.created_at), "updated_at": iso(card.updated_at),
     }
+
+
+def settings_view(settings: SessionSettings) -> dict[str, Any]:
+    return {"reject_calls": settings.reject_calls, "reject_message": settings.reject_message,
+            "history_sync": settings.history_sync}
 
 
 def api_key_view(key: ApiKey, secret: str | None = None) -> dict[str, Any]:

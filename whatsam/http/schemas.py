@@ -10,6 +10,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationInfo,
     field_validator,
@@ -17,6 +18,7 @@ from pydantic import (
 )
 
 from whatsam.contracts.events import AnyEvent
+from whatsam.domain.settings import REJECT_MESSAGE_MAX, HistorySync
 
 _EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$"
 
@@ -139,3 +141,33 @@ class PresenceRequest(Body):
 
 class MediaUploadRequest(Body):
     mimetype: str = Field(min_length=3, max_length=100, pattern=r"^[\w.+-]+/[\w.+-]+$")
+
+
+RejectMessage = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                 max_length=REJECT_MESSAGE_MAX), MULTILINE]
+
+
+class SessionSettingsView(BaseModel):
+    reject_calls: bool = Field(description="Reject incoming calls at once")
+    reject_message: str | None = Field(description="Sent to a caller whose call was rejected automatically")
+    history_sync: HistorySync = Field(description="What of the history sent when a phone links is kept")
+
+
+class UpdateSessionSettingsRequest(Body):
+    """The settings to change; `reject_message: null` removes the message."""
+
+    reject_calls: StrictBool | None = None
+    reject_message: RejectMessage | None = None
+    history_sync: HistorySync | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateSessionSettingsRequest:
+        if not self.model_fields_set:
+            raise ValueError("give at least one setting to change")
+        for name in ("reject_calls", "history_sync"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"`{name}` cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.model_fields_set}

@@ -1,5 +1,5 @@
 """Groups and communities (spec §3.8): every call is a `GroupRequest` to the worker holding the
-session, answered on a reply list within `REPLY_TIMEOUT_SECONDS`, like the contact check.
+session, answered on a reply list through `engine_calls.EngineCalls`.
 
 The session's joined-group list is kept from group events (ingestion) and from what these calls
 learn; `?refresh=true` asks WhatsApp and replaces it. WhatsApp's refusals come back with their
@@ -12,21 +12,14 @@ import uuid
 from typing import Any
 
 from whatsam.adapters.joined_groups import JoinedGroups
-from whatsam.adapters.repositories import SessionRepository
-from whatsam.adapters.session_cache import SessionCache
 from whatsam.contracts.commands import DevSimulateGroup, GroupRequest
-from whatsam.contracts.groups import Group, GroupOperation, GroupRequestResult, invite_code_of
-from whatsam.domain.model import SessionCard, SessionStatus
+from whatsam.contracts.groups import Group, GroupOperation, invite_code_of
+from whatsam.domain.model import SessionCard
 from whatsam.errors import AppError, Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
 from whatsam.messaging import recipients
 from whatsam.messaging.media import MediaStore
-from whatsam.services.lifecycle import REPLY_TIMEOUT_SECONDS, e164_digits
-from whatsam.services.routing import CommandRouter
-
-
-class EngineTimeout(AppError):
-    status = 504
-    code = "engine_timeout"
+from whatsam.services.engine_calls import EngineCalls, new_reply_list
+from whatsam.services.lifecycle import e164_digits
 
 
 class InviteGone(AppError):
@@ -34,17 +27,12 @@ class InviteGone(AppError):
     code = "invite_revoked"
 
 
-class NotSupported(AppError):
-    status = 501
-    code = "not_supported_by_engine"
-
-
 class WhatsAppFailed(AppError):
     status = 502
     code = "group_operation_failed"
 
 
-# Worker reply codes → the error the API answers.
+# Group refusal codes → the error the API answers (on top of `engine_calls.COMMON_REFUSALS`).
 _REFUSALS: dict[str, type[AppError]] = {
     "group_not_found": NotFound,
     "not_group_admin": Forbidden,
@@ -54,10 +42,7 @@ _REFUSALS: dict[str, type[AppError]] = {
     "invite_revoked": InviteGone,
     "not_a_community": Unprocessable,
     "group_request_invalid": Unprocessable,
-    "not_supported_by_engine": NotSupported,
-    "engine_timeout": EngineTimeout,
-    "session_not_connected": Conflict,
-    "session_not_connecting": Conflict,
+    "group_operation_failed": WhatsAppFailed,
 }
 
 
@@ -88,14 +73,10 @@ def invite_code(invite: str) -> str:
 
 
 class GroupService:
-    def __init__(self, sessions: SessionRepository, router: CommandRouter, cache: SessionCache,
-                 groups: JoinedGroups, media: MediaStore, reply_timeout: float = REPLY_TIMEOUT_SECONDS):
-        self._sessions = sessions
-        self._router = router
-        self._cache = cache
+    def __init__(self, calls: EngineCalls, groups: JoinedGroups, media: MediaStore):
+        self._calls = calls
         self._groups = groups
         self._media = media
-        self._timeout = reply_timeout
 
     # -- groups -----------------------------------------------------------------------------
 
@@ -112,7 +93,7 @@ class GroupService:
             groups = [Group.model_validate(item) for item in self._ask(session_id, "list")]
             self._groups.replace_all(session_id, groups)
         else:
-            self._session(session_id)
+            self._calls.card(session_id)
             groups = self._groups.groups(session_id)
         return [group.model_dump(mode="json") for group in groups]
 
@@ -125,7 +106,7 @@ class GroupService:
 
     def set_picture(self, session_id: str, group: str, jpeg: bytes) -> dict[str, Any]:
         jid = group_jid(group)
-        card = self._session(session_id)
+        card = self._calls.card(session_id)
         key = f"groups/{card.tenant_id}/{session_id}/{uuid.uuid4().hex}.jpg"
         self._media.put(key, jpeg, "image/jpeg")
         result: dict[str, Any] = self._ask(session_id, "set_picture", group_jid=jid, picture_key=key)
@@ -187,56 +168,24 @@ class GroupService:
     def simulate(self, card: SessionCard, kind: str, *, phone: str, group: str | None = None,
                  subject: str | None = None, participants: list[str] | None = None, text: str | None = None) -> Any:
         """Dev only: someone else (`phone`) acts in one of the session's simulated groups."""
-        self._require_connected(card)
-        reply_to = f"whatsam:reply:{uuid.uuid4().hex}"
-        self._send(card, DevSimulateGroup(
+        card = self._calls.connected_card(card.session_id)
+        reply_to = new_reply_list()
+        return self._calls.request(card, DevSimulateGroup(
             session_id=card.session_id, tenant_id=card.tenant_id, kind=kind, reply_to=reply_to,
             group_jid=group_jid(group) if group else None, phone=e164_digits(phone), subject=subject,
-            participants=[e164_digits(item) for item in participants or []], text=text))
-        return self._answer(reply_to)
+            participants=[e164_digits(item) for item in participants or []], text=text), reply_to, _REFUSALS)
 
     # -- the round trip -----------------------------------------------------------------------
 
     def _ask(self, session_id: str, operation: GroupOperation, **fields: Any) -> Any:
-        card = self._session(session_id)
-        self._require_connected(card)
-        reply_to = f"whatsam:reply:{uuid.uuid4().hex}"
+        card = self._calls.connected_card(session_id)
+        reply_to = new_reply_list()
         set_fields = {name: value for name, value in fields.items() if value is not None}
-        self._send(card, GroupRequest(session_id=session_id, tenant_id=card.tenant_id, operation=operation,
-                                      reply_to=reply_to, **set_fields))
-        return self._answer(reply_to)
-
-    def _answer(self, reply_to: str) -> Any:
-        raw = self._cache.wait_reply(reply_to, self._timeout)
-        if raw is None:
-            raise EngineTimeout("The session's worker did not answer in time.")
-        reply = GroupRequestResult.model_validate(raw)
-        if reply.ok:
-            return reply.result
-        code = reply.code or "group_operation_failed"
-        error = _REFUSALS.get(code, WhatsAppFailed)
-        if code == "session_not_connecting":
-            code = "session_not_connected"
-        raise error(reply.error or "WhatsApp refused the group operation.", code=code)
+        return self._calls.request(card, GroupRequest(session_id=session_id, tenant_id=card.tenant_id,
+                                                      operation=operation, reply_to=reply_to, **set_fields),
+                                   reply_to, _REFUSALS)
 
     def _learn(self, session_id: str, answer: Any) -> dict[str, Any]:
         group = Group.model_validate(answer)
         self._groups.put(session_id, group)
         return group.model_dump(mode="json")
-
-    def _session(self, session_id: str) -> SessionCard:
-        card = self._sessions.get(session_id)
-        if card is None:
-            raise NotFound("No such session.", code="session_not_found")
-        return card
-
-    @staticmethod
-    def _require_connected(card: SessionCard) -> None:
-        if card.status is not SessionStatus.CONNECTED:
-            raise Conflict("The session is not connected.", code="session_not_connected",
-                           details={"status": card.status.value})
-
-    def _send(self, card: SessionCard, command: GroupRequest | DevSimulateGroup) -> None:
-        if self._router.send_to_owner(card.session_id, command) is None:
-            raise Conflict("No worker holds this session right now; try again shortly.",
-                           code="session_not_connected")

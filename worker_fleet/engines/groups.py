@@ -7,8 +7,8 @@ carries the phone digits and the LID JID wherever the engine knows them. A commu
 whose `is_community` is set; its linked groups point back at it with `parent_jid`.
 
 WhatsApp's refusals (not an admin, group full, invite revoked, …) are raised as
-`GroupRefusedError` with a stable `code`; the message travels to the worker as
-``"<code>: <text>"`` so the code survives process boundaries (see `GroupRefusedError.parse`).
+`GroupRefusedError` (an `EngineRefusedError`) with a stable `code`, which survives the shard's
+process boundary (see `EngineRefusedError.parse`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from whatsam.contracts.groups import invite_code_of
-from worker_fleet.engines.errors import EngineError
+from worker_fleet.engines.errors import EngineRefusedError
 
 ParticipantRole = Literal["member", "admin", "superadmin"]
 ParticipantAction = Literal["add", "remove", "promote", "demote"]
@@ -58,24 +58,11 @@ GroupRefusal = Literal[
 ]
 
 
-class GroupRefusedError(EngineError):
+class GroupRefusedError(EngineRefusedError):
     """WhatsApp (or the engine) refused a group operation; `code` says why."""
 
     def __init__(self, code: GroupRefusal, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.detail = message
-
-    @staticmethod
-    def parse(text: str) -> tuple[str, str] | None:
-        """(code, message) from the text of a `GroupRefusedError`, or None for another text."""
-        code, sep, message = text.partition(": ")
-        if sep and code in _REFUSAL_CODES:
-            return code, message
-        return None
-
-
-_REFUSAL_CODES = frozenset(GroupRefusal.__args__)  # type: ignore[attr-defined]
+        super().__init__(code, message)
 
 
 @dataclass(frozen=True, slots=True)

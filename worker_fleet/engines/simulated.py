@@ -70,6 +70,7 @@ from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp as 
 from worker_fleet.engines.simulated_identity import simulated_lid as simulated_lid
 from worker_fleet.engines.simulated_identity import simulated_phone as simulated_phone
 from worker_fleet.engines.simulated_store import LinkedDevice, ReceiptLedger, SentRecord, SimulatedCredentialStore
+from worker_fleet.engines.simulations import Simulations
 
 PLATFORM = "simulated"
 # The alphabet WhatsApp uses for linking codes: no 0/O, 1/I confusion.
@@ -193,7 +194,7 @@ class SimulatedEngine:
         return SimulatedClient(session_id, store_path, emit, self.options)
 
 
-class SimulatedClient(SimulatedGroupOthers):
+class SimulatedClient(SimulatedGroupOthers, Simulations):
     def __init__(self, session_id: str, store_path: pathlib.Path, emit: Emit, options: SimulatedOptions) -> None:
         self._session_id = session_id
         self._store = SimulatedCredentialStore(store_path)
