@@ -82,6 +82,13 @@ PATH_PARAMS: dict[str, PathParam] = {
     "phone": PathParam(pattern=f"{_TEXT_CHARS}+", max_length=32, description="A phone number, E.164",
                        code="invalid_recipient", message="Not a valid phone number; use E.164, e.g. +14155552671.",
                        not_found=False),
+    # A person: `services.profile.contact_jid`.
+    "contact": PathParam(pattern=f"{_TEXT_CHARS}+", max_length=64,
+                         description="A phone number (E.164) or a user or LID JID", code="invalid_contact",
+                         message="Not a phone number or a person's WhatsApp JID.", not_found=False),
+    # WhatsApp's call ids, as `call.received` gives them: letters and digits.
+    "call_id": PathParam(pattern="[A-Za-z0-9]+", max_length=64, description="The call's id (from `call.received`)",
+                         code="call_not_found", message="No such call is ringing."),
 }
 
 
