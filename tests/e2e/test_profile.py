@@ -88,7 +88,8 @@ def test_a_call_is_rejected_by_the_setting_and_both_events_reach_the_webhook(
     assert (received["from"], received["video"], received["group"]) == (CALLER_JID, True, False)
     assert _hook(payloads, "call.ended", call_id=call_id)["reason"] == "rejected"
     told = _hook(payloads, "message.sent", chat_jid=CALLER_JID)
-    assert _call(stack, line, "GET", f"/v1/messages/{told['message_id']}")["text"] == "Please write instead."
+    assert _call(stack, line, "GET", f"/v1/messages/{told['message_id']}")["content"]["text"] == \
+        "Please write instead."
     # It stopped ringing: rejecting it again names no ringing call.
     assert _call(stack, line, "POST", f"/v1/calls/{call_id}/reject", expect=404)["error"]["code"] == "call_not_found"
 
