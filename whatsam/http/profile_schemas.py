@@ -40,7 +40,9 @@ class BlockRequest(Body):
     phone: Contact = Field(description="E.164 number or a person's JID")
 
 
-class UpdatePrivacyRequest(Body):
+class PrivacyView(BaseModel):
+    """WhatsApp's value of each setting (null where WhatsApp did not say); also an answer."""
+
     last_seen: PrivacyValue | None = None
     online: PrivacyValue | None = None
     profile_picture: PrivacyValue | None = None
@@ -48,6 +50,10 @@ class UpdatePrivacyRequest(Body):
     read_receipts: PrivacyValue | None = None
     groups_add: PrivacyValue | None = None
     call_add: PrivacyValue | None = None
+
+
+class UpdatePrivacyRequest(Body, PrivacyView):
+    """The settings to change, each to one of the values WhatsApp offers for it."""
 
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdatePrivacyRequest:
@@ -94,14 +100,3 @@ class CallRejection(BaseModel):
 class Blocklist(BaseModel):
     blocked: list[str] = Field(description="JIDs of the blocked contacts")
 
-
-class PrivacyView(BaseModel):
-    """WhatsApp's value of each setting (null where WhatsApp did not say)."""
-
-    last_seen: PrivacyValue | None = None
-    online: PrivacyValue | None = None
-    profile_picture: PrivacyValue | None = None
-    about: PrivacyValue | None = None
-    read_receipts: PrivacyValue | None = None
-    groups_add: PrivacyValue | None = None
-    call_add: PrivacyValue | None = None
