@@ -1,0 +1,44 @@
+"""The profile, presence, call, blocklist and privacy routes in /v1/openapi.json: each with the
+session API key, its request schema (where it takes a body) and the schema of its answer; the
+session settings show `proxy`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+pytestmark = pytest.mark.integration
+
+PREFIXES = ("/v1/profile", "/v1/contacts/{contact}/", "/v1/presence", "/v1/calls", "/v1/blocklist", "/v1/privacy")
+WITH_BODY = {("/v1/profile", "patch"), ("/v1/profile/picture", "put"), ("/v1/presence", "post"),
+             ("/v1/blocklist", "post"), ("/v1/privacy", "patch")}
+WITHOUT_ANSWER = {("/v1/profile/picture", "delete")}
+
+
+def test_every_profile_route_is_documented_with_its_schemas(module_api: Any) -> None:
+    document = module_api.call("GET", "/v1/openapi.json").body
+    validate(document)
+    schemas = document["components"]["schemas"]
+    routes = {(path, method): op for path, ops in document["paths"].items() for method, op in ops.items()
+              if path.startswith(PREFIXES)}
+    assert len(routes) == 13, sorted(routes)
+    for (path, method), op in routes.items():
+        assert op["security"] == [{"bearerApiKey": []}, {"headerApiKey": []}], (path, method)
+        assert {"401", "409", "504"} <= set(op["responses"]), (path, method)
+        if (path, method) in WITH_BODY:
+            ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            assert ref.rsplit("/", 1)[1] in schemas
+        else:
+            assert "requestBody" not in op, (path, method)
+        success = next(code for code in op["responses"] if code.startswith("2"))
+        if (path, method) not in WITHOUT_ANSWER:
+            answer = op["responses"][success]["content"]["application/json"]["schema"]["$ref"]
+            assert answer.rsplit("/", 1)[1] in schemas, (path, method)
+    assert "404" in routes[("/v1/calls/{call_id}/reject", "post")]["responses"]
+    assert "501" in routes[("/v1/profile/picture", "delete")]["responses"]
+    privacy = schemas["UpdatePrivacyRequest"]["properties"]["last_seen"]["anyOf"][0]
+    assert "contact_blacklist" in privacy["enum"]
+    assert "proxy" in schemas["SessionSettingsView"]["properties"]
+    assert schemas["PresenceRequest"]["properties"]["state"]["enum"] == ["available", "unavailable"]
