@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
+from tests.integration.test_groups_openapi import check_documented
+
 pytestmark = pytest.mark.integration
 
 PREFIXES = ("/v1/profile", "/v1/contacts/{contact}/", "/v1/presence", "/v1/calls", "/v1/blocklist", "/v1/privacy")
@@ -24,18 +26,7 @@ def test_every_profile_route_is_documented_with_its_schemas(module_api: Any) -> 
     routes = {(path, method): op for path, ops in document["paths"].items() for method, op in ops.items()
               if path.startswith(PREFIXES)}
     assert len(routes) == 13, sorted(routes)
-    for (path, method), op in routes.items():
-        assert op["security"] == [{"bearerApiKey": []}, {"headerApiKey": []}], (path, method)
-        assert {"401", "409", "504"} <= set(op["responses"]), (path, method)
-        if (path, method) in WITH_BODY:
-            ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-            assert ref.rsplit("/", 1)[1] in schemas
-        else:
-            assert "requestBody" not in op, (path, method)
-        success = next(code for code in op["responses"] if code.startswith("2"))
-        if (path, method) not in WITHOUT_ANSWER:
-            answer = op["responses"][success]["content"]["application/json"]["schema"]["$ref"]
-            assert answer.rsplit("/", 1)[1] in schemas, (path, method)
+    check_documented(routes, schemas, WITH_BODY, WITHOUT_ANSWER)
     assert "404" in routes[("/v1/calls/{call_id}/reject", "post")]["responses"]
     assert "501" in routes[("/v1/profile/picture", "delete")]["responses"]
     privacy = schemas["UpdatePrivacyRequest"]["properties"]["last_seen"]["anyOf"][0]
