@@ -1,10 +1,11 @@
 """Presence and call events on the worker and through ingestion (real Redis, the moto server): the
 engine's events map to control-plane events that survive the queue's JSON; ingestion journals
 them once; a call is rejected when the session's settings say so, and its reject message is one
-queued text however often the offer is seen."""
+queued text however often the offer is seen. A session with a proxy opens through it."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -23,9 +24,14 @@ from whatsam.domain.tiers import Tier
 from whatsam.messaging.status import MessageStatus
 from whatsam.security.passwords import hash_password
 from whatsam.services.ingestion import EventIngestion
+from whatsam.services.session_proxy import ProxySealer
+from whatsam.webhooks.secret_box import SecretBox
+from whatsam.webhooks.ssrf import SsrfGuard
+from worker_fleet.config import WorkerConfig
 from worker_fleet.contact_events import CallRejecter, contact_event
 from worker_fleet.engines.contacts import CallEnded, CallOffered, ChatPresenceChanged, PresenceUpdated
 from worker_fleet.engines.errors import EngineRefusedError
+from worker_fleet.host import HostDeps, HostedSession, SessionHost
 
 pytestmark = pytest.mark.integration
 
@@ -107,3 +113,35 @@ def test_a_call_is_rejected_only_when_the_settings_say_so(owned: tuple[User, str
     engine.refuse = False
     assert rejecter.on_offer(session_id, user.user_id, group_call) is False, "group calls get no message"
     assert engine.calls[-1] == ("reject_call", session_id, {"call_id": "CALLG"})
+
+
+class SupervisorStandIn:
+    def __init__(self) -> None:
+        self.opened: list[tuple[str, dict[str, Any]]] = []
+
+    def call(self, op: str, session_id: str, **args: Any) -> None:
+        assert op == "open"
+        self.opened.append((session_id, args))
+
+
+def test_a_session_opens_through_its_own_proxy_at_the_next_connect(settings: Any, owned: tuple[User, str],
+                                                                   tmp_path: Any) -> None:
+    user, session_id = owned
+    sealer = ProxySealer(SecretBox(settings), SsrfGuard(allow_insecure=True), dev_mode=True)
+    supervisor = SupervisorStandIn()
+    deps = HostDeps(leases=None, auth_state=None, sessions=SessionRepository(), cache=None, router=None,  # type: ignore[arg-type]
+                    queues=None, sink=None, messages=MessageRepository(), media=None, pacing=None,  # type: ignore[arg-type]
+                    fetch_url=None, proxies=sealer)  # type: ignore[arg-type]
+    host = SessionHost(WorkerConfig(worker_id="w-proxy", data_dir=tmp_path), deps, supervisor)  # type: ignore[arg-type]
+    hosted = HostedSession(session_id, user.user_id, None, tmp_path / "store")  # type: ignore[arg-type]
+    host._open(hosted)
+    proxy = sealer.seal("socks5://ann:pw@127.0.0.1:1080", tenant_id=user.user_id, session_id=session_id)
+    SessionSettingsRepository().change(session_id, {"proxy": proxy.shown, "proxy_sealed": proxy.sealed})
+    host._open(hosted)
+    assert supervisor.opened == [
+        (session_id, {"store_path": str(tmp_path / "store")}),
+        (session_id, {"store_path": str(tmp_path / "store"), "proxy_url": "socks5://ann:pw@127.0.0.1:1080"})]
+    without_box = SessionHost(WorkerConfig(worker_id="w-proxy"), dataclasses.replace(deps, proxies=None), supervisor)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="proxy"):
+        without_box._open(hosted)
+    assert len(supervisor.opened) == 2, "never without the proxy it asked for"
