@@ -87,7 +87,7 @@ class SimulatedContacts:
         if name is not None:
             state.name = name
         if about is not None:
-            state.about = about
+            state.about = about or None  # as WhatsApp answers a cleared about text
         return await self.get_profile()
 
     async def set_profile_picture(self, media: bytes) -> str:
