@@ -132,7 +132,7 @@ def test_blocklist_and_privacy(stack: DevProcess, line: dict[str, str]) -> None:
     assert _call(stack, line, "GET", "/v1/blocklist") == {"blocked": [FRIEND_JID]}
     assert _call(stack, line, "DELETE", f"/v1/blocklist/{FRIEND_JID}") == {"blocked": []}
     assert _call(stack, line, "POST", "/v1/blocklist", {"phone": "nope"}, expect=400)["error"]["code"] == \
-        "invalid_recipient"
+        "invalid_contact"
 
     privacy = _call(stack, line, "GET", "/v1/privacy")
     assert privacy["last_seen"] == "all" and set(privacy) >= {"online", "groups_add", "call_add", "read_receipts"}

@@ -23,8 +23,11 @@ CALL_ID_MAX = 64
 
 
 def contact_jid(raw: str) -> str:
-    """A person's JID from an E.164 number or a phone/LID JID; a group is a 400."""
-    jid = recipients.to_jid(raw)
+    """A person's JID from an E.164 number or a phone/LID JID; else (a group too) a 400."""
+    try:
+        jid = recipients.to_jid(raw)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, code="invalid_contact", details={"contact": raw[:100]}) from exc
     if recipients.is_group(jid):
         raise ValidationFailed("A contact is a person, not a group.", code="invalid_contact", details={"contact": raw})
     return jid
