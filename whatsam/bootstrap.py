@@ -45,12 +45,16 @@ from whatsam.services.groups import GroupService
 from whatsam.services.ingestion import EventIngestion
 from whatsam.services.lifecycle import LifecycleService
 from whatsam.services.principals import Authenticator
+from whatsam.services.profile import ProfileService
 from whatsam.services.reaper import Reaper
 from whatsam.services.routing import CommandRouter
+from whatsam.services.session_proxy import ProxySealer
 from whatsam.services.session_settings import SessionSettingsService
 from whatsam.services.session_status import SessionStatusService
 from whatsam.services.sessions import SessionService
 from whatsam.services.teardown import SessionTeardown
+from whatsam.webhooks.secret_box import SecretBox
+from whatsam.webhooks.ssrf import SsrfGuard
 from whatsam.webhooks.wiring import Webhooks, build_webhooks
 
 
@@ -78,6 +82,7 @@ class Container:
     session_settings: SessionSettingsService
     engine_calls: EngineCalls
     groups: GroupService
+    profile: ProfileService
     webhooks: Webhooks
     billing: Billing
     admin: AdminService
@@ -130,9 +135,11 @@ def build(settings: Settings) -> Container:
         messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
                                    RecipientCap(redis_client), usage_counters),
         chats=ChatService(session_repo, router, cache),
-        session_settings=SessionSettingsService(sessions, SessionSettingsRepository()),
+        session_settings=SessionSettingsService(sessions, SessionSettingsRepository(), ProxySealer(
+            SecretBox(settings), SsrfGuard(allow_insecure=settings.dev_mode), dev_mode=settings.dev_mode)),
         engine_calls=engine_calls,
         groups=GroupService(engine_calls, joined_groups, MediaStore(settings)),
+        profile=ProfileService(engine_calls, MediaStore(settings)),
         reaper=Reaper(settings, workers, leases, session_repo, queues, router, cache, ingestion,
                       stale_after=timedelta(seconds=settings.worker_stale_seconds)),
         webhooks=webhooks,

@@ -106,9 +106,11 @@ def _dev_inbound(args: argparse.Namespace) -> int:
 
 def _dev_simulate(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"type": args.type, "phone": args.phone}
-    for name in ("group", "subject", "text"):
+    for name in ("group", "subject", "text", "state"):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
+    if args.video:
+        body["video"] = True
     if args.participants:
         body["participants"] = args.participants
     print(json.dumps(_call_dev_stack(f"/v1/dev/sessions/{args.session_id}/simulate", body, wait=False)), flush=True)
@@ -151,15 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("--from", dest="sender", required=True, help="the contact's phone number")
     inbound.add_argument("--text", required=True)
     inbound.set_defaults(handler=_dev_inbound)
-    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event (groups)")
+    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event")
     simulate.add_argument("session_id")
     simulate.add_argument("type", help="group.added, group.join, group.leave, group.promote, group.demote, "
-                                       "group.subject, group.announce, group.removed, group.request, group.message")
+                                       "group.subject, group.announce, group.removed, group.request, group.message, "
+                                       "call.ring, presence.update, chat.presence")
     simulate.add_argument("--phone", required=True, help="who acts")
     simulate.add_argument("--group", help="the group's JID (all but group.added)")
     simulate.add_argument("--subject")
     simulate.add_argument("--text")
     simulate.add_argument("--participant", dest="participants", action="append", help="repeatable")
+    simulate.add_argument("--state", help="presence.update: available|unavailable; chat.presence: "
+                                          "composing|recording|paused")
+    simulate.add_argument("--video", action="store_true", help="call.ring: a video call")
     simulate.set_defaults(handler=_dev_simulate)
 
     from worker_fleet.main import add_arguments

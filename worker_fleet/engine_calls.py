@@ -9,7 +9,9 @@ other failure its *failed* code (logged here, never raised: a redelivered call w
 caller gone).
 
 An operation is the name of an engine client method; a feature makes its methods callable from
-the control plane by listing them in `engines.operations`, and nothing else is."""
+the control plane by listing them in `engines.operations`, and nothing else is. Bytes too big for a
+command (a picture) travel through the media bucket: an argument ``media_key`` names the object,
+and the engine method gets its bytes as ``media``."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from typing import Any
 from whatsam.adapters.session_cache import SessionCache
 from whatsam.contracts.commands import EngineCall
 from whatsam.contracts.engine_calls import EngineReply
+from whatsam.messaging.media import MediaStore
 from worker_fleet.engines.errors import EngineRefusedError
 from worker_fleet.engines.operations import ENGINE_CALL_OPERATIONS
 from worker_fleet.supervisor import ShardGone, ShardOperationError
@@ -83,9 +86,10 @@ def refusal(exc: ShardOperationError, *, invalid: str, failed: str) -> EngineRep
 
 
 class EngineCalls:
-    def __init__(self, call: Call, cache: SessionCache):
+    def __init__(self, call: Call, cache: SessionCache, media: MediaStore):
         self._call = call
         self._cache = cache
+        self._media = media
 
     def handle(self, session_id: str, command: EngineCall) -> None:
         answer(self._cache, command.reply_to, lambda: self._run(session_id, command),
@@ -94,4 +98,7 @@ class EngineCalls:
     def _run(self, session_id: str, command: EngineCall) -> Any:
         if command.operation not in OPERATIONS:
             raise EngineRefusedError("not_supported_by_engine", f"unknown operation {command.operation!r}")
-        return wire(self._call(command.operation, session_id, timeout=ENGINE_CALL_TIMEOUT, **command.args))
+        args = dict(command.args)
+        if "media_key" in args:
+            args["media"] = self._media.get(str(args.pop("media_key")))
+        return wire(self._call(command.operation, session_id, timeout=ENGINE_CALL_TIMEOUT, **args))

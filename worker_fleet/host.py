@@ -25,6 +25,7 @@ from whatsam.adapters.messages import MessageRepository
 from whatsam.adapters.queues import QueuePublisher
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
+from whatsam.adapters.session_settings import SessionSettingsRepository
 from whatsam.contracts.commands import (
     CheckContact,
     ConnectSession,
@@ -53,8 +54,10 @@ from whatsam.contracts.events import (
 from whatsam.domain.model import CONNECT_IN_PROGRESS, ENDED_BY_OWNER, SessionCard, SessionStatus, utcnow
 from whatsam.messaging.media import MediaStore
 from whatsam.services.routing import CommandRouter
+from whatsam.services.session_proxy import ProxySealer
 from whatsam.services.sessions import CONNECT_QUEUE
 from worker_fleet.config import WorkerConfig
+from worker_fleet.contact_events import CallRejecter, contact_event
 from worker_fleet.emitter import EventSink
 from worker_fleet.engine_calls import EngineCalls
 from worker_fleet.engines.base import (
@@ -70,6 +73,7 @@ from worker_fleet.engines.base import (
     StreamReplaced,
     TemporaryBan,
 )
+from worker_fleet.engines.contacts import CONTACT_ENGINE_EVENTS, CallOffered
 from worker_fleet.engines.outgoing import Media
 from worker_fleet.event_lanes import EngineEventLanes
 from worker_fleet.group_requests import GROUP_ENGINE_EVENTS, GroupRequests, group_event
@@ -97,6 +101,9 @@ class HostDeps:
     media: MediaStore
     pacing: Pacing
     fetch_url: FetchUrl
+    session_settings: SessionSettingsRepository = field(default_factory=SessionSettingsRepository)
+    # Opens sessions' sealed proxy URLs; None: a session with a proxy cannot be opened here.
+    proxies: ProxySealer | None = None
 
 
 @dataclass
@@ -144,7 +151,8 @@ class SessionHost:
         self._event_thread.start()
         self._inbound = InboundMessages(deps.media, self.supervisor_call)
         self._groups = GroupRequests(self.supervisor_call, deps.cache, deps.media)
-        self._engine_calls = EngineCalls(self.supervisor_call, deps.cache)
+        self._engine_calls = EngineCalls(self.supervisor_call, deps.cache, deps.media)
+        self._calls = CallRejecter(self.supervisor_call, deps.session_settings, deps.sessions, deps.messages)
         self.supervisor = supervisor or ShardSupervisor(
             config.engine, config.shards, on_event=lambda sid, ev: self._inbox.put(sid, ev, self._get(sid)),
             on_crash=self._on_shard_crash, engine_options=dict(config.engine_options))
@@ -190,7 +198,7 @@ class SessionHost:
                 _remove_store(hosted.store_path)
             self._deps.cache.set_route(card.session_id, self.config.worker_id, self._route_ttl)
             self._emit_status(hosted, "reconnecting" if _taken_over(card, self.config.worker_id) else "connecting")
-            self.supervisor.call("open", card.session_id, store_path=str(hosted.store_path))
+            self._open(hosted)
             hosted.sender = self._new_sender(hosted)
             hosted.sender.start()
         except Exception:
@@ -201,6 +209,17 @@ class SessionHost:
         log.info("claimed %s (fence %d, restored=%s) %.1fs after the connect was asked for", card.session_id,
                  lease.fence, image is not None, (utcnow() - command.requested_at).total_seconds())
         return True
+
+    def _open(self, hosted: HostedSession) -> None:
+        """Open the session's client, through its proxy if its settings name one."""
+        args: dict[str, Any] = {"store_path": str(hosted.store_path)}
+        settings = self._deps.session_settings.get(hosted.session_id)
+        if settings is not None and settings.proxy_sealed:
+            if self._deps.proxies is None:
+                raise RuntimeError(f"{hosted.session_id} has a proxy this worker cannot open")
+            args["proxy_url"] = self._deps.proxies.open(settings.proxy_sealed, tenant_id=hosted.tenant_id,
+                                                        session_id=hosted.session_id)
+        self.supervisor.call("open", hosted.session_id, **args)
 
     # ------------------------------------------------------------------ inbox commands
 
@@ -227,7 +246,7 @@ class SessionHost:
             self._call_quietly("close", hosted.session_id)
             self._snapshot(hosted)
             self._emit_status(hosted, "connecting", reason="restart")
-            self.supervisor.call("open", hosted.session_id, store_path=str(hosted.store_path))
+            self._open(hosted)
         elif isinstance(command, RequestPairingCode):
             self._reply_pairing_code(hosted, command)
         elif isinstance(command, DevScan):
@@ -346,6 +365,11 @@ class SessionHost:
             self._deps.sink.emit(self._inbound.to_event(self._envelope(hosted), event))
         elif isinstance(event, GROUP_ENGINE_EVENTS):
             self._deps.sink.emit(group_event(self._envelope(hosted), event))
+        elif isinstance(event, CONTACT_ENGINE_EVENTS):
+            self._deps.sink.emit(contact_event(self._envelope(hosted), event))
+            if (isinstance(event, CallOffered) and self._calls.on_offer(hosted.session_id, hosted.tenant_id, event)
+                    and hosted.sender is not None):
+                hosted.sender.wake()
 
     # ------------------------------------------------------------------ leases
 

@@ -86,7 +86,8 @@ class Shard:
         if op == "open":
             if session_id in self._clients:
                 await self._clients.pop(session_id).stop()
-            opened = self._engine.open(session_id, Path(args["store_path"]), self._emitter(session_id))
+            opened = self._engine.open(session_id, Path(args["store_path"]), self._emitter(session_id),
+                                       proxy_url=args.get("proxy_url"))
             self._clients[session_id] = opened
             await opened.start()
             return None

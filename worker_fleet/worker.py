@@ -30,7 +30,10 @@ from whatsam.domain.model import utcnow
 from whatsam.messaging.media import MediaStore
 from whatsam.metering.counters import UsageCounters
 from whatsam.services.routing import CommandRouter, inbox_queue_name
+from whatsam.services.session_proxy import ProxySealer
 from whatsam.services.sessions import CONNECT_QUEUE
+from whatsam.webhooks.secret_box import SecretBox
+from whatsam.webhooks.ssrf import SsrfGuard
 from worker_fleet.config import WorkerConfig
 from worker_fleet.emitter import EventSink, HttpSink, QueueSink
 from worker_fleet.host import HostDeps, SessionHost
@@ -72,7 +75,9 @@ class Worker:
             router=CommandRouter(settings, leases, cache), queues=queues, sink=sink,
             messages=MessageRepository(settings.message_retention_days), media=MediaStore(settings),
             pacing=Pacing(settings.send_min_gap_seconds, settings.send_jitter_seconds),
-            fetch_url=MediaFetcher(allow_insecure=settings.dev_mode, max_bytes=settings.max_media_bytes).fetch))
+            fetch_url=MediaFetcher(allow_insecure=settings.dev_mode, max_bytes=settings.max_media_bytes).fetch,
+            proxies=ProxySealer(SecretBox(settings), SsrfGuard(allow_insecure=settings.dev_mode),
+                                dev_mode=settings.dev_mode)))
         self._minutes = SessionMinuteTicker(self.host.connected_sessions, UsageCounters(redis),
                                             every_seconds=config.session_minute_seconds)
         self._stop = threading.Event()

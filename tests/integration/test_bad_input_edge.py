@@ -60,8 +60,9 @@ def _valid_path_value(caller: Caller, name: str) -> str:
     return {"session_id": caller.sid, "user_id": caller.user_id, "key_id": "key_" + "0" * 25,
             "webhook_id": "whk_" + "0" * 25, "delivery_id": "msg_" + "a" * 26, "worker_id": "worker-x",
             "message_id": "msg_" + "0" * 25, "month": "2024-02", "chat": "+14155552671",
-            "phone": "+14155552671", "group": "120363000000000001@g.us",
-            "community": "120363000000000002@g.us", "code": "AbCdEf012345"}[name]
+            "group": "120363000000000001@g.us",
+            "community": "120363000000000002@g.us", "code": "AbCdEf012345", "contact": "+14155552671",
+            "call_id": "ABCDEF0123456789"}[name]
 
 
 BAD_IDS = [("empty", ""), ("2-kb", "x" * 2048), ("other-kind", "usr_" + "0" * 25), ("percent-nul", "a%00b")]
@@ -97,7 +98,7 @@ def test_the_issue_examples_of_empty_ids(caller: Caller, check_error: Any) -> No
     check_error(api.call("GET", "/v1/sessions//api-keys", token=token), 404, "session_not_found")
     check_error(api.call("POST", f"/v1/webhooks/whk_{'0' * 25}/deliveries//redeliver", token=token), 404,
                 "delivery_not_found")
-    check_error(api.call("GET", "/v1/contacts//exists", api_key=caller.key), 400, "invalid_recipient")
+    check_error(api.call("GET", "/v1/contacts//exists", api_key=caller.key), 400, "invalid_contact")
 
 
 QUERY_ABUSE = [("2-kb", "x" * 2048), ("control", "a%01b"), ("not-a-number", "12abc"), ("huge", "9" * 40)]

@@ -27,7 +27,7 @@ def run(operation: str, args: dict[str, Any] | None = None, **answers: Any) -> t
     recorder = Recorder(answers)
     command = EngineCall(session_id="ses_1", tenant_id="usr_1", operation=operation, args=args or {},
                          reply_to="r:1")
-    EngineCalls(recorder.call, recorder).handle("ses_1", command)  # type: ignore[arg-type]
+    EngineCalls(recorder.call, recorder, None).handle("ses_1", command)  # type: ignore[arg-type]
     ((reply_to, reply),) = recorder.replies
     assert reply_to == "r:1"
     return recorder, reply

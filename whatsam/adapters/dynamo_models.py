@@ -84,6 +84,8 @@ class SessionModel(Model):
     reject_calls = BooleanAttribute(null=True)
     reject_message = UnicodeAttribute(null=True)
     history_sync = UnicodeAttribute(null=True)
+    proxy = UnicodeAttribute(null=True)  # shown: the URL with its password masked
+    proxy_sealed = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     tenant_index = TenantIndex()

@@ -19,6 +19,8 @@ def _settings(item: SessionModel) -> SessionSettings:
         reject_calls=bool(item.reject_calls) if item.reject_calls is not None else defaults.reject_calls,
         reject_message=item.reject_message,
         history_sync=item.history_sync or defaults.history_sync,  # type: ignore[arg-type]
+        proxy=item.proxy,
+        proxy_sealed=item.proxy_sealed,
     )
 
 

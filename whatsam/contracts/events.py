@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
 from whatsam.contracts.base import Message
 from whatsam.contracts.groups import Group, GroupMember
@@ -154,9 +154,55 @@ class GroupLeftEvent(Event):
 
 GroupEvent = GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent
 
+
+class PresenceUpdatedEvent(Event):
+    """A contact the session subscribed to (`POST /v1/contacts/{contact}/presence/subscribe`)
+    came online or went away; `last_seen` where the contact shares it."""
+
+    type: Literal["presence.updated"] = "presence.updated"
+    chat: str
+    state: Literal["available", "unavailable"]
+    last_seen: datetime | None = None
+
+
+class ChatPresenceEvent(Event):
+    """Someone (`participant`) is typing, recording a voice note, or stopped, in `chat`."""
+
+    type: Literal["chat.presence"] = "chat.presence"
+    chat: str
+    participant: str
+    state: Literal["composing", "recording", "paused"]
+
+
+class _CallEvent(Event):
+    # `from` is a Python keyword: the field is `caller`, on the wire `from`.
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
+
+    call_id: str
+    caller: str = Field(validation_alias="from", serialization_alias="from", description="Who calls")
+
+
+class CallReceivedEvent(_CallEvent):
+    """A call rings (`POST /v1/calls/{call_id}/reject` rejects it while it does)."""
+
+    type: Literal["call.received"] = "call.received"
+    video: bool = False
+    group: bool = False
+
+
+class CallEndedEvent(_CallEvent):
+    """A call stopped ringing: `reason` ``rejected`` when this session rejected it."""
+
+    type: Literal["call.ended"] = "call.ended"
+    reason: str | None = None
+
+
+ContactEvent = PresenceUpdatedEvent | ChatPresenceEvent | CallReceivedEvent | CallEndedEvent
+
 AnyEvent = Annotated[
     SessionStatusEvent | SessionQrEvent | MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent
-    | GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent,
+    | GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent
+    | PresenceUpdatedEvent | ChatPresenceEvent | CallReceivedEvent | CallEndedEvent,
     Field(discriminator="type"),
 ]
 

@@ -1,7 +1,6 @@
 """Per-session settings (spec §3.10): what the session's worker does on its own, without being
 asked each time. Read by the worker when it needs them (a call rings, history arrives), so a
-change applies from the next such moment; `proxy` (added with its own sealing) applies at the
-next connect."""
+change applies from the next such moment; `proxy` applies at the next connect."""
 
 from __future__ import annotations
 
@@ -20,3 +19,6 @@ class SessionSettings:
     reject_message: str | None = None
     # What of the history WhatsApp sends when a phone links is kept (chats and messages).
     history_sync: HistorySync = "recent"
+    # The session's proxy URL as shown (its password masked) and sealed (`services.session_proxy`).
+    proxy: str | None = None
+    proxy_sealed: str | None = None

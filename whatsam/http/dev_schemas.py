@@ -11,6 +11,7 @@ from whatsam.http.schemas import Body
 
 GROUP_SIMULATIONS = ("group.added", "group.join", "group.leave", "group.promote", "group.demote", "group.subject",
                      "group.announce", "group.removed", "group.request", "group.message")
+CONTACT_SIMULATIONS = ("call.ring", "presence.update", "chat.presence")
 
 
 class DevSimulateRequest(Body):
@@ -19,17 +20,22 @@ class DevSimulateRequest(Body):
     ``dev_<type>`` method (`worker_fleet.engines.simulations`)."""
 
     type: Literal["group.added", "group.join", "group.leave", "group.promote", "group.demote", "group.subject",
-                  "group.announce", "group.removed", "group.request", "group.message"]
+                  "group.announce", "group.removed", "group.request", "group.message", "call.ring", "presence.update",
+                  "chat.presence"]
     group: str | None = Field(default=None, max_length=64, description="The group (group.* but group.added)")
     phone: str | None = Field(default=None, min_length=4, max_length=32,
                               description="Who acts: adds, joins, leaves, renames, posts, calls, writes")
     subject: Subject | None = None
     participants: list[Participant] = Field(default_factory=list, max_length=GROUP_SIZE_LIMIT)
     text: str | None = Field(default=None, max_length=4096)
+    video: bool | None = Field(default=None, description="call.ring: a video call")
+    state: Literal["available", "unavailable", "composing", "recording", "paused"] | None = Field(
+        default=None, description="presence.update: available or unavailable; chat.presence: composing, recording "
+                                  "or paused")
 
     @model_validator(mode="after")
     def _group_simulations_name_who_acts(self) -> DevSimulateRequest:
-        if self.type in GROUP_SIMULATIONS and self.phone is None:
+        if self.type in (*GROUP_SIMULATIONS, *CONTACT_SIMULATIONS) and self.phone is None:
             raise ValueError(f"`{self.type}` needs `phone`: who acts")
         return self
 

@@ -79,9 +79,14 @@ PATH_PARAMS: dict[str, PathParam] = {
     # `contracts.groups.invite_code_of`: letters and digits.
     "code": PathParam(pattern="[A-Za-z0-9]+", max_length=64, description="An invite code",
                       code="invalid_invite", message="Not an invite code.", not_found=False),
-    "phone": PathParam(pattern=f"{_TEXT_CHARS}+", max_length=32, description="A phone number, E.164",
-                       code="invalid_recipient", message="Not a valid phone number; use E.164, e.g. +14155552671.",
-                       not_found=False),
+    # A person: `services.profile.contact_jid`. One name for every `/v1/contacts/{contact}/…` route, as
+    # API Gateway allows one variable name per path position.
+    "contact": PathParam(pattern=f"{_TEXT_CHARS}+", max_length=64,
+                         description="A phone number (E.164) or a user or LID JID", code="invalid_contact",
+                         message="Not a phone number or a person's WhatsApp JID.", not_found=False),
+    # WhatsApp's call ids, as `call.received` gives them: letters and digits.
+    "call_id": PathParam(pattern="[A-Za-z0-9]+", max_length=64, description="The call's id (from `call.received`)",
+                         code="call_not_found", message="No such call is ringing."),
 }
 
 

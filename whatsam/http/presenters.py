@@ -36,7 +36,7 @@ def session_view(card: SessionCard) -> dict[str, Any]:
 
 def settings_view(settings: SessionSettings) -> dict[str, Any]:
     return {"reject_calls": settings.reject_calls, "reject_message": settings.reject_message,
-            "history_sync": settings.history_sync}
+            "history_sync": settings.history_sync, "proxy": settings.proxy}
 
 
 def api_key_view(key: ApiKey, secret: str | None = None) -> dict[str, Any]:

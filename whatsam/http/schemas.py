@@ -151,14 +151,18 @@ class SessionSettingsView(BaseModel):
     reject_calls: bool = Field(description="Reject incoming calls at once")
     reject_message: str | None = Field(description="Sent to a caller whose call was rejected automatically")
     history_sync: HistorySync = Field(description="What of the history sent when a phone links is kept")
+    proxy: str | None = Field(description="The proxy WhatsApp is reached through, its password masked")
 
 
 class UpdateSessionSettingsRequest(Body):
-    """The settings to change; `reject_message: null` removes the message."""
+    """The settings to change; `reject_message: null` removes the message, `proxy: null` the proxy."""
 
     reject_calls: StrictBool | None = None
     reject_message: RejectMessage | None = None
     history_sync: HistorySync | None = None
+    proxy: str | None = Field(default=None, max_length=2048,
+                              description="http://, https:// or socks5:// URL, with user:password@ if it needs "
+                                          "them; applies at the next connect")
 
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdateSessionSettingsRequest:

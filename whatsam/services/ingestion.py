@@ -17,6 +17,9 @@ from whatsam.adapters.session_cache import SessionCache
 from whatsam.contracts.events import (
     SEQ_COUNTER_BITS,
     AnyEvent,
+    CallEndedEvent,
+    CallReceivedEvent,
+    ChatPresenceEvent,
     GroupJoinedEvent,
     GroupLeftEvent,
     GroupParticipantsEvent,
@@ -24,6 +27,7 @@ from whatsam.contracts.events import (
     MessageReceivedEvent,
     MessageRevokedEvent,
     MessageStatusEvent,
+    PresenceUpdatedEvent,
     SessionQrEvent,
     SessionStatusEvent,
 )
@@ -108,6 +112,9 @@ class EventIngestion:
             outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
             if self._groups is not None:
                 self._groups.apply(event)
+        elif isinstance(event, PresenceUpdatedEvent | ChatPresenceEvent | CallReceivedEvent | CallEndedEvent):
+            # News only, kept nowhere but the journal, whose (session, seq) key tells a redelivery.
+            outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
         else:
             outcome = self._apply(event)
             if outcome is not Outcome.IGNORED:

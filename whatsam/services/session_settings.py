@@ -8,13 +8,15 @@ from whatsam.adapters.session_settings import SessionSettingsRepository
 from whatsam.domain.model import User
 from whatsam.domain.settings import SessionSettings
 from whatsam.errors import NotFound
+from whatsam.services.session_proxy import ProxySealer
 from whatsam.services.sessions import SessionService
 
 
 class SessionSettingsService:
-    def __init__(self, sessions: SessionService, settings: SessionSettingsRepository):
+    def __init__(self, sessions: SessionService, settings: SessionSettingsRepository, proxies: ProxySealer):
         self._sessions = sessions
         self._settings = settings
+        self._proxies = proxies
 
     def get(self, owner: User, session_id: str) -> SessionSettings:
         self._sessions.get(owner, session_id)
@@ -22,7 +24,13 @@ class SessionSettingsService:
 
     def change(self, owner: User, session_id: str, changes: dict[str, Any]) -> SessionSettings:
         """Apply `changes` (setting name → value; None clears it back to its default)."""
-        self._sessions.get(owner, session_id)
+        card = self._sessions.get(owner, session_id)
+        if "proxy" in changes:
+            changes = dict(changes)
+            url = changes.pop("proxy")
+            proxy = None if url is None else self._proxies.seal(url, tenant_id=card.tenant_id, session_id=session_id)
+            changes["proxy"] = proxy.shown if proxy else None
+            changes["proxy_sealed"] = proxy.sealed if proxy else None
         return self._found(self._settings.change(session_id, changes))
 
     @staticmethod

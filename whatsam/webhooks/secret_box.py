@@ -1,6 +1,7 @@
-"""Endpoint signing secrets at rest: encrypted with KMS under an encryption context that
-names the tenant and the endpoint, so a ciphertext copied onto another endpoint does not
-decrypt. They must be usable for signing, so they are encrypted, not hashed.
+"""Secrets at rest that must be usable again (so encrypted, not hashed): webhook endpoints'
+signing secrets and sessions' proxy URLs. Encrypted with KMS under an encryption context that
+names what it is for, the tenant and the owning item, so a ciphertext copied onto another
+endpoint or session does not decrypt.
 
 Decrypted secrets are kept in memory for a few minutes: a busy endpoint costs one KMS call
 per container every few minutes, not one per delivery."""
@@ -20,8 +21,13 @@ _CACHE_SECONDS = 300.0
 _CACHE_SIZE = 512
 
 
-def _context(tenant_id: str, endpoint_id: str) -> dict[str, str]:
-    return {"purpose": "webhook-secret", "tenant": tenant_id, "endpoint": endpoint_id}
+WEBHOOK_SECRET = "webhook-secret"  # noqa: S105 - what a sealed value is for, not a secret
+SESSION_PROXY = "session-proxy"
+
+
+def _context(purpose: str, tenant_id: str, owner_id: str) -> dict[str, str]:
+    # Webhook secrets sealed before proxies existed name their owner "endpoint".
+    return {"purpose": purpose, "tenant": tenant_id, "endpoint" if purpose == WEBHOOK_SECRET else "owner": owner_id}
 
 
 class SecretBox:
@@ -34,20 +40,20 @@ class SecretBox:
     def _kms(self) -> Any:
         return client("kms", self._settings)
 
-    def seal(self, secret: str, *, tenant_id: str, endpoint_id: str) -> str:
+    def seal(self, secret: str, *, tenant_id: str, endpoint_id: str, purpose: str = WEBHOOK_SECRET) -> str:
         blob = self._kms.encrypt(KeyId=self._settings.webhook_secret_key_id, Plaintext=secret.encode(),
-                                 EncryptionContext=_context(tenant_id, endpoint_id))["CiphertextBlob"]
+                                 EncryptionContext=_context(purpose, tenant_id, endpoint_id))["CiphertextBlob"]
         return base64.b64encode(blob).decode()
 
-    def open(self, sealed: str, *, tenant_id: str, endpoint_id: str) -> str:
-        cache_key = hashlib.sha256(f"{tenant_id}|{endpoint_id}|{sealed}".encode()).hexdigest()
+    def open(self, sealed: str, *, tenant_id: str, endpoint_id: str, purpose: str = WEBHOOK_SECRET) -> str:
+        cache_key = hashlib.sha256(f"{purpose}|{tenant_id}|{endpoint_id}|{sealed}".encode()).hexdigest()
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(cache_key)
             if hit is not None and hit[0] > now:
                 return hit[1]
         plaintext = self._kms.decrypt(CiphertextBlob=base64.b64decode(sealed),
-                                      EncryptionContext=_context(tenant_id, endpoint_id))["Plaintext"]
+                                      EncryptionContext=_context(purpose, tenant_id, endpoint_id))["Plaintext"]
         secret = bytes(plaintext).decode()
         with self._lock:
             if len(self._cache) >= _CACHE_SIZE:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from worker_fleet.engines.contacts import ContactEvent
+
 # Re-exported: the engine's exceptions live in `errors`, shared with `groups`.
 from worker_fleet.engines.errors import EngineError as EngineError
 from worker_fleet.engines.errors import EngineNotConnectedError as EngineNotConnectedError
@@ -167,6 +169,7 @@ EngineEvent = (
     | MessageReceived
     | Receipt
     | GroupEvent
+    | ContactEvent
 )
 
 Emit = Callable[[EngineEvent], Awaitable[None] | None]
@@ -233,7 +236,11 @@ class Engine(Protocol):
     @property
     def name(self) -> str: ...
 
-    def open(self, session_id: str, store_path: pathlib.Path, emit: Emit) -> EngineClient: ...
+    def open(self, session_id: str, store_path: pathlib.Path, emit: Emit, *,
+             proxy_url: str | None = None) -> EngineClient:
+        """A client for the session; `proxy_url` (``http(s)://`` or ``socks5://``) is the
+        session's own proxy, used by every connect of this client."""
+        ...
 
 
 ENGINE_NAMES: tuple[str, ...] = ("neonize", "simulated")

@@ -9,7 +9,6 @@ How neonize 0.5.2 runs a session, and what this module does about it:
   registered handler on one process-wide loop (``neonize.aioze.events.event_global_loop``).
   One parked thread per session means the default executor (min(32, cpus + 4) threads) would run
   dry after a handful of sessions, and every neonize call waits for a thread; so the engine gives
-  the loop a larger default executor (`NeonizeOptions.blocking_threads`).
 - The Go side keeps clients in unsynchronised maps: starts and stops are serialised process-wide,
   every other call shares the lock (see `process_lock`).
 - ``CallbackFunction`` first waits, without a timeout, until the device has an ID. A client
@@ -39,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
 import functools
 import logging
 import pathlib
@@ -68,7 +68,9 @@ from worker_fleet.engines.base import (
     StreamReplaced,
     e164_digits,
 )
+from worker_fleet.engines.contacts import OfferedCalls
 from worker_fleet.engines.event_sink import EventSink
+from worker_fleet.engines.neonize_contacts import NeonizeContacts
 from worker_fleet.engines.neonize_groups import NeonizeGroups
 from worker_fleet.engines.neonize_mapping import (
     Downloadable,
@@ -217,11 +219,14 @@ class NeonizeEngine:
     def name(self) -> str:
         return "neonize"
 
-    def open(self, session_id: str, store_path: pathlib.Path, emit: Emit) -> NeonizeClient:
-        return NeonizeClient(session_id, store_path, emit, self.options, self._wait_before_reconnect, self._rng)
+    def open(self, session_id: str, store_path: pathlib.Path, emit: Emit, *,
+             proxy_url: str | None = None) -> NeonizeClient:
+        # A session's own proxy (its settings) wins over the fleet's.
+        options = dataclasses.replace(self.options, proxy_url=proxy_url) if proxy_url else self.options
+        return NeonizeClient(session_id, store_path, emit, options, self._wait_before_reconnect, self._rng)
 
 
-class NeonizeClient(NeonizeGroups):
+class NeonizeClient(NeonizeGroups, NeonizeContacts):
     def __init__(
         self,
         session_id: str,
@@ -248,6 +253,7 @@ class NeonizeClient(NeonizeGroups):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._media: OrderedDict[tuple[str, str], Downloadable] = OrderedDict()
         self._dispatch_order = asyncio.Lock()
+        self._offered_calls = OfferedCalls()
 
     @property
     def session_id(self) -> str:
@@ -461,6 +467,7 @@ class NeonizeClient(NeonizeGroups):
             neonize_proto.Receipt: self._on_receipt,
             neonize_proto.JoinedGroup: self._on_joined_group,
             neonize_proto.GroupInfoEvent: self._on_group_info,
+            **self._contact_handlers(),
         }
         for event_type, handler in handlers.items():
             attempt.native.event(event_type)(self._dispatcher(attempt, handler))

@@ -40,18 +40,22 @@ with _root_logging_preserved():
     from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as wa_e2e
     from neonize.utils import validate_link
     from neonize.utils.enum import (
+        BlocklistAction,
         ChatPresence,
         ChatPresenceMedia,
         ClientName,
         ClientType,
         MediaType,
         ParticipantChange,
+        Presence,
+        PrivacySettingType,
         ReceiptType,
     )
     from neonize.utils.jid import Jid2String, JIDToNonAD
     from neonize.utils.message import extract_text
 
 __all__ = [
+    "BlocklistAction",
     "ChatPresence",
     "ChatPresenceMedia",
     "ClientName",
@@ -67,6 +71,8 @@ __all__ = [
     "NeonizeError",
     "NewAClient",
     "ParticipantChange",
+    "Presence",
+    "PrivacySettingType",
     "ProxySettings",
     "ReceiptType",
     "build_edit",

@@ -65,6 +65,7 @@ from worker_fleet.engines.outgoing_rules import (
     outgoing_kind,
     shows_in_chat,
 )
+from worker_fleet.engines.simulated_contacts import SimulatedContacts
 from worker_fleet.engines.simulated_group_others import SimulatedGroupOthers
 from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp as simulated_is_on_whatsapp
 from worker_fleet.engines.simulated_identity import simulated_lid as simulated_lid
@@ -190,11 +191,14 @@ class SimulatedEngine:
     def name(self) -> str:
         return "simulated"
 
-    def open(self, session_id: str, store_path: pathlib.Path, emit: Emit) -> SimulatedClient:
-        return SimulatedClient(session_id, store_path, emit, self.options)
+    def open(self, session_id: str, store_path: pathlib.Path, emit: Emit, *,
+             proxy_url: str | None = None) -> SimulatedClient:
+        client = SimulatedClient(session_id, store_path, emit, self.options)
+        client.proxy_url = proxy_url  # the simulated WhatsApp has no network: it records the proxy
+        return client
 
 
-class SimulatedClient(SimulatedGroupOthers, Simulations):
+class SimulatedClient(SimulatedGroupOthers, SimulatedContacts, Simulations):
     def __init__(self, session_id: str, store_path: pathlib.Path, emit: Emit, options: SimulatedOptions) -> None:
         self._session_id = session_id
         self._store = SimulatedCredentialStore(store_path)
