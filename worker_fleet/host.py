@@ -57,7 +57,6 @@ from whatsam.services.routing import CommandRouter
 from whatsam.services.session_proxy import ProxySealer
 from whatsam.services.sessions import CONNECT_QUEUE
 from worker_fleet.config import WorkerConfig
-from worker_fleet.contact_events import CallRejecter, contact_event
 from worker_fleet.emitter import EventSink
 from worker_fleet.engine_calls import EngineCalls
 from worker_fleet.engines.base import (
@@ -73,12 +72,13 @@ from worker_fleet.engines.base import (
     StreamReplaced,
     TemporaryBan,
 )
-from worker_fleet.engines.contacts import CONTACT_ENGINE_EVENTS, CallOffered
 from worker_fleet.engines.outgoing import Media
+from worker_fleet.engines.profile import PROFILE_ENGINE_EVENTS, CallOffered
 from worker_fleet.event_lanes import EngineEventLanes
 from worker_fleet.group_requests import GROUP_ENGINE_EVENTS, GroupRequests, group_event
 from worker_fleet.inbound import InboundMessages
 from worker_fleet.outbox import FetchUrl, OutboxContext, Pacing, SessionSender
+from worker_fleet.profile_events import CallRejecter, contact_event
 from worker_fleet.snapshots import Debouncer, restore_store, snapshot_store
 from worker_fleet.supervisor import ShardGone, ShardOperationError, ShardSupervisor
 
@@ -365,7 +365,7 @@ class SessionHost:
             self._deps.sink.emit(self._inbound.to_event(self._envelope(hosted), event))
         elif isinstance(event, GROUP_ENGINE_EVENTS):
             self._deps.sink.emit(group_event(self._envelope(hosted), event))
-        elif isinstance(event, CONTACT_ENGINE_EVENTS):
+        elif isinstance(event, PROFILE_ENGINE_EVENTS):
             self._deps.sink.emit(contact_event(self._envelope(hosted), event))
             if (isinstance(event, CallOffered) and self._calls.on_offer(hosted.session_id, hosted.tenant_id, event)
                     and hosted.sender is not None):

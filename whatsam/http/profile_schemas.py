@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from whatsam.contracts.contacts import OwnPresence, PrivacyValue
+from whatsam.contracts.profile import OwnPresence, PrivacyValue
 from whatsam.http.schemas import MULTILINE, Body
 
 # WhatsApp's limits: a push name of 25 characters, an about text of 139.

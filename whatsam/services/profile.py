@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from whatsam.contracts.contacts import PRIVACY_CHOICES
+from whatsam.contracts.profile import PRIVACY_CHOICES
 from whatsam.errors import AppError, NotFound, ValidationFailed
 from whatsam.messaging import recipients
 from whatsam.messaging.media import MediaStore

@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from worker_fleet.engines.contacts import ContactEvent
-
 # Re-exported: the engine's exceptions live in `errors`, shared with `groups`.
 from worker_fleet.engines.errors import EngineError as EngineError
 from worker_fleet.engines.errors import EngineNotConnectedError as EngineNotConnectedError
 from worker_fleet.engines.groups import GroupEvent, GroupOperations
 from worker_fleet.engines.outgoing import Media, Outgoing
+from worker_fleet.engines.profile import ContactEvent
 
 
 @dataclass(frozen=True, slots=True)

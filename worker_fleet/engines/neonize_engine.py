@@ -68,9 +68,7 @@ from worker_fleet.engines.base import (
     StreamReplaced,
     e164_digits,
 )
-from worker_fleet.engines.contacts import OfferedCalls
 from worker_fleet.engines.event_sink import EventSink
-from worker_fleet.engines.neonize_contacts import NeonizeContacts
 from worker_fleet.engines.neonize_groups import NeonizeGroups
 from worker_fleet.engines.neonize_mapping import (
     Downloadable,
@@ -94,6 +92,7 @@ from worker_fleet.engines.neonize_outgoing import (
     upload_media_type,
     with_link_preview,
 )
+from worker_fleet.engines.neonize_profile import NeonizeProfile
 from worker_fleet.engines.neonize_runtime import (
     ChatPresence,
     ChatPresenceMedia,
@@ -111,6 +110,7 @@ from worker_fleet.engines.neonize_runtime import (
 from worker_fleet.engines.outgoing import Document, Image, Media, Outgoing, Text, Video
 from worker_fleet.engines.outgoing_rules import MEDIA_KINDS, check_outgoing, media_of
 from worker_fleet.engines.process_lock import ProcessReadWriteLock
+from worker_fleet.engines.profile import OfferedCalls
 from worker_fleet.engines.reconnect import ReconnectPolicy
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ class NeonizeEngine:
         return NeonizeClient(session_id, store_path, emit, options, self._wait_before_reconnect, self._rng)
 
 
-class NeonizeClient(NeonizeGroups, NeonizeContacts):
+class NeonizeClient(NeonizeGroups, NeonizeProfile):
     def __init__(
         self,
         session_id: str,

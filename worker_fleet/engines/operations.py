@@ -11,11 +11,11 @@ from __future__ import annotations
 # Dev only: the simulated WhatsApp produces an event (`simulations.Simulations.simulate`).
 DEV_OPERATIONS = frozenset({"simulate"})
 
-# Profile, presence, calls, blocklist and privacy (`engines.contacts`).
-CONTACT_OPERATIONS = frozenset({
+# Profile, presence, calls, blocklist and privacy (`engines.profile`).
+PROFILE_OPERATIONS = frozenset({
     "get_profile", "update_profile", "set_profile_picture", "remove_profile_picture", "contact_picture",
     "set_own_presence", "subscribe_presence", "reject_call", "blocklist", "update_blocklist", "privacy_settings",
     "set_privacy",
 })
 
-ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS | CONTACT_OPERATIONS
+ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS | PROFILE_OPERATIONS

@@ -65,11 +65,11 @@ from worker_fleet.engines.outgoing_rules import (
     outgoing_kind,
     shows_in_chat,
 )
-from worker_fleet.engines.simulated_contacts import SimulatedContacts
 from worker_fleet.engines.simulated_group_others import SimulatedGroupOthers
 from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp as simulated_is_on_whatsapp
 from worker_fleet.engines.simulated_identity import simulated_lid as simulated_lid
 from worker_fleet.engines.simulated_identity import simulated_phone as simulated_phone
+from worker_fleet.engines.simulated_profile import SimulatedProfile
 from worker_fleet.engines.simulated_store import LinkedDevice, ReceiptLedger, SentRecord, SimulatedCredentialStore
 from worker_fleet.engines.simulations import Simulations
 
@@ -198,7 +198,7 @@ class SimulatedEngine:
         return client
 
 
-class SimulatedClient(SimulatedGroupOthers, SimulatedContacts, Simulations):
+class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, Simulations):
     def __init__(self, session_id: str, store_path: pathlib.Path, emit: Emit, options: SimulatedOptions) -> None:
         self._session_id = session_id
         self._store = SimulatedCredentialStore(store_path)

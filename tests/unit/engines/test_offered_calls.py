@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from worker_fleet.engines.contacts import CALL_MEMORY_SECONDS, CALLS_REMEMBERED, OfferedCalls
 from worker_fleet.engines.errors import EngineRefusedError
+from worker_fleet.engines.profile import CALL_MEMORY_SECONDS, CALLS_REMEMBERED, OfferedCalls
 
 
 class Clock:

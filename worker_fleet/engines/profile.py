@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from whatsam.contracts.contacts import OwnPresence as OwnPresence
-from whatsam.contracts.contacts import TypingState as TypingState
+from whatsam.contracts.profile import OwnPresence as OwnPresence
+from whatsam.contracts.profile import TypingState as TypingState
 from worker_fleet.engines.errors import EngineRefusedError
 
 ContactPresence = OwnPresence
@@ -70,7 +70,7 @@ class CallEnded:
 
 
 ContactEvent = PresenceUpdated | ChatPresenceChanged | CallOffered | CallEnded
-CONTACT_ENGINE_EVENTS = (PresenceUpdated, ChatPresenceChanged, CallOffered, CallEnded)
+PROFILE_ENGINE_EVENTS = (PresenceUpdated, ChatPresenceChanged, CallOffered, CallEnded)
 
 
 class OfferedCalls:

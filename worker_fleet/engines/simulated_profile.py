@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from whatsam.contracts.contacts import PRIVACY_CHOICES, PRIVACY_NAMES
+from whatsam.contracts.profile import PRIVACY_CHOICES, PRIVACY_NAMES
 from worker_fleet.engines.base import EngineEvent, split_jid
-from worker_fleet.engines.contacts import (
+from worker_fleet.engines.errors import EngineError, EngineRefusedError
+from worker_fleet.engines.profile import (
     CallEnded,
     CallOffered,
     ChatPresenceChanged,
@@ -28,7 +29,6 @@ from worker_fleet.engines.contacts import (
     ProfileInfo,
     TypingState,
 )
-from worker_fleet.engines.errors import EngineError, EngineRefusedError
 from worker_fleet.engines.simulated_groups import phone_jid
 from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp
 from worker_fleet.engines.simulated_store import LinkedDevice
@@ -56,7 +56,7 @@ def _on_whatsapp_jid(jid: str) -> str:
     return jid
 
 
-class SimulatedContacts:
+class SimulatedProfile:
     """Profile, presence, calls, blocklist and privacy of `SimulatedClient`."""
 
     _session_id: str

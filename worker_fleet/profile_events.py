@@ -25,7 +25,7 @@ from whatsam.domain.model import utcnow
 from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.service import idempotent_message_id
 from whatsam.messaging.status import MessageStatus
-from worker_fleet.engines.contacts import CallOffered, ChatPresenceChanged, ContactEvent, PresenceUpdated
+from worker_fleet.engines.profile import CallOffered, ChatPresenceChanged, ContactEvent, PresenceUpdated
 
 log = logging.getLogger("whatsam.calls")
 

@@ -19,9 +19,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from whatsam.contracts.contacts import PRIVACY_NAMES
+from whatsam.contracts.profile import PRIVACY_NAMES
 from worker_fleet.engines.base import EngineError, EngineEvent
-from worker_fleet.engines.contacts import (
+from worker_fleet.engines.errors import EngineRefusedError
+from worker_fleet.engines.neonize_mapping import jid_from_text, jid_text
+from worker_fleet.engines.neonize_runtime import (
+    BlocklistAction,
+    NeonizeError,
+    Presence,
+    PrivacySettingType,
+    neonize_proto,
+)
+from worker_fleet.engines.profile import (
     CallEnded,
     CallOffered,
     ChatPresenceChanged,
@@ -31,15 +40,6 @@ from worker_fleet.engines.contacts import (
     PresenceUpdated,
     ProfileInfo,
     TypingState,
-)
-from worker_fleet.engines.errors import EngineRefusedError
-from worker_fleet.engines.neonize_mapping import jid_from_text, jid_text
-from worker_fleet.engines.neonize_runtime import (
-    BlocklistAction,
-    NeonizeError,
-    Presence,
-    PrivacySettingType,
-    neonize_proto,
 )
 
 _SETTING_TYPE = {
@@ -110,7 +110,7 @@ def call_ended_from(event: Any) -> CallEnded:
     return CallEnded(meta.callID, jid_text(_caller(meta)), event.reason or None)
 
 
-class NeonizeContacts:
+class NeonizeProfile:
     """Profile, presence, calls, blocklist and privacy of `NeonizeClient`."""
 
     _session_id: str

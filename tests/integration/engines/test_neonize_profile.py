@@ -16,7 +16,10 @@ import pytest
 from tests.integration.engines.test_neonize_engine import unreachable_proxy
 from tests.integration.engines.test_neonize_groups import OWN_PHONE, FakeGo, as_go_sends, jid, jid_arg, run_connected
 from worker_fleet.engines.base import EngineError, EngineNotConnectedError
-from worker_fleet.engines.contacts import (
+from worker_fleet.engines.errors import EngineRefusedError
+from worker_fleet.engines.neonize_engine import NeonizeClient, NeonizeEngine, NeonizeOptions
+from worker_fleet.engines.neonize_runtime import neonize_proto
+from worker_fleet.engines.profile import (
     CallEnded,
     CallOffered,
     ChatPresenceChanged,
@@ -24,9 +27,6 @@ from worker_fleet.engines.contacts import (
     PresenceUpdated,
     ProfileInfo,
 )
-from worker_fleet.engines.errors import EngineRefusedError
-from worker_fleet.engines.neonize_engine import NeonizeClient, NeonizeEngine, NeonizeOptions
-from worker_fleet.engines.neonize_runtime import neonize_proto
 from worker_fleet.engines.recording import EventRecorder
 
 ANN = "15550003333"

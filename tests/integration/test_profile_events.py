@@ -28,10 +28,10 @@ from whatsam.services.session_proxy import ProxySealer
 from whatsam.webhooks.secret_box import SecretBox
 from whatsam.webhooks.ssrf import SsrfGuard
 from worker_fleet.config import WorkerConfig
-from worker_fleet.contact_events import CallRejecter, contact_event
-from worker_fleet.engines.contacts import CallEnded, CallOffered, ChatPresenceChanged, PresenceUpdated
 from worker_fleet.engines.errors import EngineRefusedError
+from worker_fleet.engines.profile import CallEnded, CallOffered, ChatPresenceChanged, PresenceUpdated
 from worker_fleet.host import HostDeps, HostedSession, SessionHost
+from worker_fleet.profile_events import CallRejecter, contact_event
 
 pytestmark = pytest.mark.integration
 
