@@ -12,6 +12,7 @@ import redis
 from whatsam.adapters.auth_state import AuthStateStore
 from whatsam.adapters.directory import Directory
 from whatsam.adapters.dynamo_models import bind_models
+from whatsam.adapters.identity_map import IdentityMap
 from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
@@ -39,9 +40,11 @@ from whatsam.metering.wiring import Billing, build_billing
 from whatsam.services.accounts import AccountService
 from whatsam.services.admin import AdminService
 from whatsam.services.api_keys import ApiKeyService
+from whatsam.services.contacts import ContactService
 from whatsam.services.dev_phone import DevPhone
 from whatsam.services.engine_calls import EngineCalls
 from whatsam.services.groups import GroupService
+from whatsam.services.identity_learning import IdentityLearning
 from whatsam.services.ingestion import EventIngestion
 from whatsam.services.lifecycle import LifecycleService
 from whatsam.services.principals import Authenticator
@@ -78,6 +81,7 @@ class Container:
     session_settings: SessionSettingsService
     engine_calls: EngineCalls
     groups: GroupService
+    contacts: ContactService
     webhooks: Webhooks
     billing: Billing
     admin: AdminService
@@ -108,8 +112,9 @@ def build(settings: Settings) -> Container:
     usage_counters = UsageCounters(redis_client)
     billing = build_billing(settings, usage_counters, session_repo)
     status = SessionStatusService(sessions, cache)
+    identities = IdentityMap()
     ingestion = EventIngestion(session_repo, leases, cache, messages, journal, usage=usage_counters,
-                               groups=joined_groups)
+                               groups=joined_groups, identities=IdentityLearning(identities))
     built = Container(
         settings=settings,
         users=users,
@@ -129,7 +134,8 @@ def build(settings: Settings) -> Container:
         ingestion=ingestion,
         messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
                                    RecipientCap(redis_client), usage_counters),
-        chats=ChatService(session_repo, router, cache),
+        chats=ChatService(session_repo, router),
+        contacts=ContactService(engine_calls, identities),
         session_settings=SessionSettingsService(sessions, SessionSettingsRepository()),
         engine_calls=engine_calls,
         groups=GroupService(engine_calls, joined_groups, MediaStore(settings)),

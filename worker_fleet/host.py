@@ -26,7 +26,6 @@ from whatsam.adapters.queues import QueuePublisher
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
 from whatsam.contracts.commands import (
-    CheckContact,
     ConnectSession,
     DevInbound,
     DevScan,
@@ -248,8 +247,6 @@ class SessionHost:
         elif isinstance(command, SendPresence):
             self._best_effort(command, "send_presence", hosted.session_id, chat_jid=command.chat_jid,
                               state=command.state)
-        elif isinstance(command, CheckContact):
-            self._reply_contact(hosted, command)
         elif isinstance(command, GroupRequest | DevSimulateGroup):
             self._groups.handle(hosted.session_id, command)
         elif isinstance(command, EngineCall):
@@ -276,20 +273,12 @@ class SessionHost:
             return
         self._deps.cache.push_reply(command.reply_to, {"ok": True, "code": str(code)})
 
-    def _reply_contact(self, hosted: HostedSession, command: CheckContact) -> None:
-        try:
-            exists = self.supervisor.call("is_on_whatsapp", hosted.session_id, phone=command.phone)
-        except Exception as exc:
-            self._deps.cache.push_reply(command.reply_to, {"ok": False, "code": "check_failed", "error": str(exc)})
-            return
-        self._deps.cache.push_reply(command.reply_to, {"ok": True, "exists": bool(exists)})
-
     def _forward(self, command: SessionCommand) -> None:
         lease = self._deps.leases.get(command.session_id)
         if lease is not None and lease.live() and lease.worker_id != self.config.worker_id:
             self._deps.router.send(lease.worker_id, command.session_id, command)
             return
-        if isinstance(command, RequestPairingCode | CheckContact | GroupRequest | EngineCall | DevSimulateGroup):
+        if isinstance(command, RequestPairingCode | GroupRequest | EngineCall | DevSimulateGroup):
             self._deps.cache.push_reply(command.reply_to, {"ok": False, "code": "session_not_connecting",
                                                            "error": "No worker holds this session."})
         log.warning("dropping %s for %s: no worker holds it", type(command).__name__, command.session_id)

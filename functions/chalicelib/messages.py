@@ -71,12 +71,6 @@ def chat_presence(call: Call, chat: str) -> dict:
     return {"status": "accepted"}
 
 
-@endpoint(bp, "GET", "/v1/contacts/{phone}/exists", summary="Is this number on WhatsApp?", tag="chats",
-          auth="api_key", errors=(400, 409, 504))
-def contact_exists(call: Call, phone: str) -> dict:
-    return container().chats.exists(call.key.session_id, phone)
-
-
 @endpoint(bp, "GET", "/v1/sessions/{session_id}/events", summary="The session's event journal (`?after=SEQ&limit=`)",
           tag="sessions", auth="user", errors=(404,), query=(JOURNAL_AFTER, JOURNAL_LIMIT))
 def session_events(call: Call, session_id: str) -> dict:

@@ -60,7 +60,7 @@ def _valid_path_value(caller: Caller, name: str) -> str:
     return {"session_id": caller.sid, "user_id": caller.user_id, "key_id": "key_" + "0" * 25,
             "webhook_id": "whk_" + "0" * 25, "delivery_id": "msg_" + "a" * 26, "worker_id": "worker-x",
             "message_id": "msg_" + "0" * 25, "month": "2024-02", "chat": "+14155552671",
-            "phone": "+14155552671", "group": "120363000000000001@g.us",
+            "contact": "+14155552671", "lid": "123456789012345@lid", "group": "120363000000000001@g.us",
             "community": "120363000000000002@g.us", "code": "AbCdEf012345"}[name]
 
 

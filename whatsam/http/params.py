@@ -79,9 +79,14 @@ PATH_PARAMS: dict[str, PathParam] = {
     # `contracts.groups.invite_code_of`: letters and digits.
     "code": PathParam(pattern="[A-Za-z0-9]+", max_length=64, description="An invite code",
                       code="invalid_invite", message="Not an invite code.", not_found=False),
-    "phone": PathParam(pattern=f"{_TEXT_CHARS}+", max_length=32, description="A phone number, E.164",
-                       code="invalid_recipient", message="Not a valid phone number; use E.164, e.g. +14155552671.",
-                       not_found=False),
+    # `services.contacts.person_of`: an E.164 number, a phone JID or a LID.
+    "contact": PathParam(pattern=f"{_TEXT_CHARS}+", max_length=64,
+                         description="The contact: an E.164 number, a phone JID or a LID", code="invalid_contact",
+                         message="Not a contact id: use an E.164 number, a phone JID or a LID.", not_found=False),
+    # `services.contacts.lid_of`: ``<digits>@lid`` or its digits.
+    "lid": PathParam(pattern="[0-9]{5,30}(:[0-9]{1,4})?(@lid)?", max_length=40,
+                     description="A LID JID (`<digits>@lid`) or its digits", code="invalid_lid",
+                     message="Not a LID; LIDs are `<digits>@lid`.", not_found=False),
 }
 
 

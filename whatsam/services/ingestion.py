@@ -32,6 +32,7 @@ from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.status import MessageStatus
 from whatsam.metering.counters import Metric, UsageCounters
 from whatsam.services.event_admission import EventAdmission
+from whatsam.services.identity_learning import IdentityLearning
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ Subscriber = Callable[[AnyEvent], None]
 class EventIngestion:
     def __init__(self, sessions: SessionRepository, leases: LeaseRepository, cache: SessionCache,
                  messages: MessageRepository, journal: JournalRepository, subscribers: Sequence[Subscriber] = (),
-                 usage: UsageCounters | None = None, groups: JoinedGroups | None = None):
+                 usage: UsageCounters | None = None, groups: JoinedGroups | None = None,
+                 identities: IdentityLearning | None = None):
         self._admission = EventAdmission(sessions, leases, messages)
         self._sessions = sessions
         self._cache = cache
@@ -85,6 +87,7 @@ class EventIngestion:
         self._subscribers = list(subscribers)
         self._usage = usage
         self._groups = groups
+        self._identities = identities
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -108,6 +111,8 @@ class EventIngestion:
             outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
             if self._groups is not None:
                 self._groups.apply(event)
+            if self._identities is not None:
+                self._identities.group(event)
         else:
             outcome = self._apply(event)
             if outcome is not Outcome.IGNORED:
@@ -136,6 +141,9 @@ class EventIngestion:
                 # Also on a redelivery: an earlier attempt may have journaled it and failed here.
                 self._messages.advance(record, status, event.occurred_at)
             return event, Outcome.APPLIED if journaled else Outcome.REDELIVERED
+        if isinstance(event, MessageReceivedEvent) and self._identities is not None:
+            # Before the journal: a redelivery is completed the same way, from the same map.
+            event = self._identities.received(event)
         if not self._journal.append(event):
             return event, Outcome.REDELIVERED
         if isinstance(event, MessageReceivedEvent):

@@ -69,6 +69,7 @@ from worker_fleet.engines.base import (
     e164_digits,
 )
 from worker_fleet.engines.event_sink import EventSink
+from worker_fleet.engines.neonize_contacts import NeonizeContacts
 from worker_fleet.engines.neonize_groups import NeonizeGroups
 from worker_fleet.engines.neonize_mapping import (
     Downloadable,
@@ -221,7 +222,7 @@ class NeonizeEngine:
         return NeonizeClient(session_id, store_path, emit, self.options, self._wait_before_reconnect, self._rng)
 
 
-class NeonizeClient(NeonizeGroups):
+class NeonizeClient(NeonizeGroups, NeonizeContacts):
     def __init__(
         self,
         session_id: str,
@@ -686,15 +687,6 @@ class NeonizeClient(NeonizeGroups):
             except NeonizeError as exc:  # the inline thumbnail still shows
                 log.info("session %s: preview thumbnail upload failed: %s", self._session_id, exc)
         return with_link_preview(wire, preview, thumbnail=thumbnail, thumbnail_upload=thumbnail_upload)
-
-    async def is_on_whatsapp(self, phone: str) -> bool:
-        digits = e164_digits(phone)
-        async with self._native_while(NeonizePhase.CONNECTED) as native:
-            try:
-                answers = await native.is_on_whatsapp(f"+{digits}")
-            except NeonizeError as exc:
-                raise EngineError(f"is_on_whatsapp failed: {exc}") from exc
-        return any(answer.IsIn for answer in answers)
 
     async def mark_read(self, chat_jid: str, message_ids: Sequence[str], *, sender_jid: str | None = None) -> None:
         chat = jid_from_text(chat_jid)

@@ -25,7 +25,8 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from worker_fleet.engines.base import EngineError, EngineEvent
+from worker_fleet.engines.base import EngineEvent
+from worker_fleet.engines.contacts import IdentityPair
 from worker_fleet.engines.groups import (
     GroupEvent,
     GroupInfo,
@@ -49,7 +50,7 @@ from worker_fleet.engines.neonize_group_mapping import (
     own_jids,
     participant_results_from,
 )
-from worker_fleet.engines.neonize_mapping import LID_SERVER, PHONE_SERVER, jid_from_text, jid_text
+from worker_fleet.engines.neonize_mapping import PHONE_SERVER, jid_from_text, jid_text
 from worker_fleet.engines.neonize_runtime import NeonizeError, ParticipantChange, neonize_proto
 from worker_fleet.engines.outgoing import Mentioning, with_everyone_mentioned
 
@@ -73,6 +74,9 @@ class NeonizeGroups:
 
     def _push(self, event: EngineEvent) -> None:
         raise NotImplementedError
+
+    async def _pair_of(self, jid: str) -> IdentityPair | None:
+        raise NotImplementedError  # `NeonizeContacts`: whatsmeow's LID map
 
     @contextlib.asynccontextmanager
     async def _group_call(self, operation: str) -> AsyncIterator[Any]:
@@ -231,16 +235,7 @@ class NeonizeGroups:
         return event
 
     async def _other_identity(self, person: GroupParticipant) -> GroupParticipant:
-        try:
-            async with self._connected_native() as native:
-                if person.lid and not person.phone:
-                    found = await native.get_pn_from_lid(jid_from_text(person.lid))
-                    if found.Server == PHONE_SERVER and found.User:
-                        return dataclasses.replace(person, phone=found.User)
-                elif person.phone and not person.lid:
-                    found = await native.get_lid_from_pn(jid_from_text(f"{person.phone}@{PHONE_SERVER}"))
-                    if found.Server == LID_SERVER and found.User:
-                        return dataclasses.replace(person, lid=jid_text(found))
-        except (NeonizeError, EngineError) as exc:  # unknown to the store, or the session went down
-            log.debug("session %s: no other identity for %s: %s", self._session_id, person.jid, exc)
-        return person
+        known = person.lid if person.lid and not person.phone else (
+            f"{person.phone}@{PHONE_SERVER}" if person.phone and not person.lid else None)
+        pair = await self._pair_of(known) if known is not None else None
+        return dataclasses.replace(person, phone=pair.phone, lid=pair.lid) if pair is not None else person

@@ -11,4 +11,7 @@ from __future__ import annotations
 # Dev only: the simulated WhatsApp produces an event (`simulations.Simulations.simulate`).
 DEV_OPERATIONS = frozenset({"simulate"})
 
-ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS
+# §3.9 contacts and identities (`engines.contacts`).
+CONTACT_OPERATIONS = frozenset({"phone_of_lid", "lid_of_phone", "contact_info", "contacts", "check_phones"})
+
+ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS | CONTACT_OPERATIONS

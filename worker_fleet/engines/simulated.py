@@ -65,6 +65,7 @@ from worker_fleet.engines.outgoing_rules import (
     outgoing_kind,
     shows_in_chat,
 )
+from worker_fleet.engines.simulated_contacts import SimulatedContacts
 from worker_fleet.engines.simulated_group_others import SimulatedGroupOthers
 from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp as simulated_is_on_whatsapp
 from worker_fleet.engines.simulated_identity import simulated_lid as simulated_lid
@@ -194,7 +195,7 @@ class SimulatedEngine:
         return SimulatedClient(session_id, store_path, emit, self.options)
 
 
-class SimulatedClient(SimulatedGroupOthers, Simulations):
+class SimulatedClient(SimulatedGroupOthers, SimulatedContacts, Simulations):
     def __init__(self, session_id: str, store_path: pathlib.Path, emit: Emit, options: SimulatedOptions) -> None:
         self._session_id = session_id
         self._store = SimulatedCredentialStore(store_path)
@@ -372,10 +373,6 @@ class SimulatedClient(SimulatedGroupOthers, Simulations):
                 self._inbound_media.popitem(last=False)
         self._push(message)
         return message
-
-    async def is_on_whatsapp(self, phone: str) -> bool:
-        self._require(SimulatedPhase.CONNECTED)
-        return simulated_is_on_whatsapp(phone)
 
     async def mark_read(self, chat_jid: str, message_ids: Sequence[str], *, sender_jid: str | None = None) -> None:
         self._require(SimulatedPhase.CONNECTED)
