@@ -105,8 +105,8 @@ def _dev_inbound(args: argparse.Namespace) -> int:
 
 
 def _dev_simulate(args: argparse.Namespace) -> int:
-    body: dict[str, Any] = {"type": args.type, "phone": args.phone}
-    for name in ("group", "subject", "text"):
+    body: dict[str, Any] = {"type": args.type}
+    for name in ("phone", "group", "subject", "text", "name", "business_name"):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
     if args.participants:
@@ -151,15 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("--from", dest="sender", required=True, help="the contact's phone number")
     inbound.add_argument("--text", required=True)
     inbound.set_defaults(handler=_dev_inbound)
-    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event (groups)")
+    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event (groups, contacts)")
     simulate.add_argument("session_id")
     simulate.add_argument("type", help="group.added, group.join, group.leave, group.promote, group.demote, "
-                                       "group.subject, group.announce, group.removed, group.request, group.message")
-    simulate.add_argument("--phone", required=True, help="who acts")
+                                       "group.subject, group.announce, group.removed, group.request, group.message, "
+                                       "contact.lid_message, contact.saved")
+    simulate.add_argument("--phone", help="who acts (required by group.* and contact.saved)")
     simulate.add_argument("--group", help="the group's JID (all but group.added)")
     simulate.add_argument("--subject")
     simulate.add_argument("--text")
     simulate.add_argument("--participant", dest="participants", action="append", help="repeatable")
+    simulate.add_argument("--name", help="contact.*: push name (lid_message) or address-book name (saved)")
+    simulate.add_argument("--business-name", dest="business_name", help="contact.saved: a business profile's name")
     simulate.set_defaults(handler=_dev_simulate)
 
     from worker_fleet.main import add_arguments
