@@ -102,7 +102,7 @@ def test_contacts_names_pages_and_the_batch_check(stack: DevProcess, line: dict[
     saved = _cli(stack, "simulate", line["session_id"], "contact.saved", "--phone", BOB, "--name", "Bob",
                  "--business-name", "Bob's Bikes")
     assert saved.returncode == 0, saved.stderr
-    bob = _call(stack, line, "GET", f"/v1/contacts/{quote(BOB)}")
+    bob = _call(stack, line, "GET", f"/v1/contacts/{BOB}")
     assert bob == {"jid": "447911123456@s.whatsapp.net", "phone": "447911123456",
                    "lid": simulated_lid("447911123456"), "name": "Bob", "push_name": None,
                    "business_name": "Bob's Bikes", "on_whatsapp": True}
@@ -126,9 +126,9 @@ def test_contacts_names_pages_and_the_batch_check(stack: DevProcess, line: dict[
         {"phone": "16502530001", "on_whatsapp": True, "jid": "16502530001@s.whatsapp.net"},
         {"phone": "447911123450", "on_whatsapp": False, "jid": None},
         {"phone": "447911123456", "on_whatsapp": True, "jid": "447911123456@s.whatsapp.net"}]}
-    assert _call(stack, line, "GET", f"/v1/contacts/{quote(NOT_ON_WHATSAPP)}/exists") == {
+    assert _call(stack, line, "GET", f"/v1/contacts/{NOT_ON_WHATSAPP}/exists") == {
         "phone": "447911123450", "exists": False, "jid": None}
-    assert _call(stack, line, "GET", f"/v1/contacts/{quote(NOT_ON_WHATSAPP)}")["on_whatsapp"] is False
+    assert _call(stack, line, "GET", f"/v1/contacts/{NOT_ON_WHATSAPP}")["on_whatsapp"] is False
 
 
 def test_bad_input_and_other_tenants(stack: DevProcess, line: dict[str, str]) -> None:
@@ -139,7 +139,8 @@ def test_bad_input_and_other_tenants(stack: DevProcess, line: dict[str, str]) ->
         ("GET", "/v1/lids?phone=12", None, 400, "invalid_phone"),
         ("GET", "/v1/contacts/not-a-contact", None, 400, "invalid_contact"),
         ("GET", "/v1/contacts/111111111111111@lid", None, 404, "contact_not_found"),
-        ("GET", "/v1/contacts?cursor=%%%", None, 400, "invalid_cursor"),
+        ("GET", "/v1/contacts?cursor=!!!", None, 400, "invalid_cursor"),
+        ("GET", "/v1/contacts?cursor=bm90IGEgamlk", None, 400, "invalid_cursor"),
         ("GET", "/v1/contacts?limit=0", None, 400, "invalid_query"),
         ("POST", "/v1/contacts/check", {"phones": []}, 400, "validation_error"),
         ("POST", "/v1/contacts/check", {"phones": [f"+1415555{n:04d}" for n in range(51)]}, 400,

@@ -54,10 +54,14 @@ def encode_cursor(jid: str) -> str:
 
 
 def decode_cursor(cursor: str) -> str:
+    """The last JID of the previous page; a 400 for anything `encode_cursor` did not write."""
     try:
-        return base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise ValidationFailed("Not a cursor this list returned.", code="invalid_cursor") from exc
+        jid = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        jid = ""
+    if not jid.endswith((f"@{recipients.USER_SERVER}", "@lid")):
+        raise ValidationFailed("Not a cursor this list returned.", code="invalid_cursor")
+    return jid
 
 
 def _contact(phone: str | None, lid: str | None, card: dict[str, Any] | None = None,

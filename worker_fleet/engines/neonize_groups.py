@@ -26,7 +26,6 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from worker_fleet.engines.base import EngineEvent
-from worker_fleet.engines.contacts import IdentityPair
 from worker_fleet.engines.groups import (
     GroupEvent,
     GroupInfo,
@@ -40,6 +39,7 @@ from worker_fleet.engines.groups import (
     ParticipantResult,
     invite_code,
 )
+from worker_fleet.engines.neonize_contacts import NeonizeContacts
 from worker_fleet.engines.neonize_group_mapping import (
     group_events_from,
     group_info_from,
@@ -64,19 +64,14 @@ _PARTICIPANT_CHANGE = {
 }
 
 
-class NeonizeGroups:
-    """Group calls and events of `NeonizeClient`."""
+class NeonizeGroups(NeonizeContacts):
+    """Group calls and events of `NeonizeClient` (built on its contact calls: group notifications
+    name people by one identity, `NeonizeContacts._pair_of` finds the other)."""
 
     _session_id: str
 
-    def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        raise NotImplementedError
-
     def _push(self, event: EngineEvent) -> None:
         raise NotImplementedError
-
-    async def _pair_of(self, jid: str) -> IdentityPair | None:
-        raise NotImplementedError  # `NeonizeContacts`: whatsmeow's LID map
 
     @contextlib.asynccontextmanager
     async def _group_call(self, operation: str) -> AsyncIterator[Any]:
