@@ -105,14 +105,14 @@ def build(settings: Settings) -> Container:
     router = CommandRouter(settings, leases, cache)
     joined_groups = JoinedGroups(redis_client)
     engine_calls = EngineCalls(session_repo, router, cache)
+    identities = IdentityMap()
     teardown = SessionTeardown(session_repo, keys, leases, router, cache, auth_state, messages, journal,
-                               joined_groups)
+                               joined_groups, identities)
     sessions = SessionService(settings, session_repo, key_service, queues, teardown, router)
     webhooks = build_webhooks(settings, queues, sessions)
     usage_counters = UsageCounters(redis_client)
     billing = build_billing(settings, usage_counters, session_repo)
     status = SessionStatusService(sessions, cache)
-    identities = IdentityMap()
     ingestion = EventIngestion(session_repo, leases, cache, messages, journal, usage=usage_counters,
                                groups=joined_groups, identities=IdentityLearning(identities))
     built = Container(

@@ -10,18 +10,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.leases import TEST_WORKER, granted_lease
+from tests.support.leases import TEST_WORKER, leased_session
 from whatsam.adapters.identity_map import Identity, IdentityMap
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.contracts.events import AnyEvent, GroupJoinedEvent, MessageReceivedEvent, make_seq
 from whatsam.contracts.groups import Group, GroupMember
-from whatsam.domain.ids import new_id
-from whatsam.domain.model import User
-from whatsam.domain.tiers import Tier
 from whatsam.messaging.record import inbound_message_id
-from whatsam.security.passwords import hash_password
 from whatsam.services.identity_learning import IdentityLearning
 from whatsam.services.ingestion import EventIngestion
 
@@ -51,20 +47,19 @@ def test_pairs_are_kept_per_session_and_found_either_way(services: Any) -> None:
     assert Identity(None, "100000000000009@lid") not in identities.people(one), "the pair replaced the single"
     assert identities.people(other) == []
 
+    assert identities.purge_session(one) == 6, "three pairs, each under its phone and its LID"
+    assert identities.people(one) == [] and identities.phone_of(one, ANN_LID) is None
+    assert identities.learn(one, [(ANN, ANN_LID)]) == 1, "forgotten in this process too"
+
 
 def test_ingestion_learns_pairs_and_completes_senders(services: Any) -> None:
     heard: list[AnyEvent] = []
     ingestion = EventIngestion(SessionRepository(), LeaseRepository(), services.cache, MessageRepository(),
                                JournalRepository(), [heard.append], identities=IdentityLearning(IdentityMap()))
-    user = User(user_id=new_id("usr"), email=f"{uuid.uuid4().hex[:10]}@example.com", name="ids",
-                password_hash=hash_password("correct horse battery"), tier=Tier.MAX)
-    services.users.add(user)
-    card, _, _ = services.sessions.create(user, name="ids", description="")
-    session_id = card.session_id
-    granted_lease(session_id, user.user_id)
+    tenant_id, session_id = leased_session(services, "ids")
 
     def envelope(counter: int) -> dict[str, Any]:
-        return {"session_id": session_id, "tenant_id": user.user_id, "seq": make_seq(1, counter),
+        return {"session_id": session_id, "tenant_id": tenant_id, "seq": make_seq(1, counter),
                 "worker_id": TEST_WORKER}
 
     def message(counter: int, *, phone: str | None, lid: str | None) -> MessageReceivedEvent:

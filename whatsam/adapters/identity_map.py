@@ -20,6 +20,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from whatsam.adapters.conditions import save_if
 from whatsam.adapters.identity_models import IdentityModel
+from whatsam.adapters.messages import delete_all
 from whatsam.domain.model import utcnow
 
 LID_SERVER = "lid"
@@ -111,6 +112,12 @@ class IdentityMap:
                 continue  # the same pair is listed under its phone
             found[(item.phone, item.lid)] = Identity(item.phone, item.lid)
         return list(found.values())
+
+    def purge_session(self, session_id: str) -> int:
+        """Forget everyone the session knew (it was deleted); how many items."""
+        with self._lock:
+            self._recent = OrderedDict((key, None) for key in self._recent if key[0] != session_id)
+        return delete_all(IdentityModel, IdentityModel.query(session_id))
 
     def _read(self, session_id: str, key: str) -> Identity:
         try:

@@ -131,6 +131,7 @@ class ContactService:
 
     def contacts(self, session_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
         """The engine's contact store and everyone the identity map knows, by JID."""
+        after = decode_cursor(cursor) if cursor else None
         self._calls.card(session_id)
         people: dict[str, dict[str, Any]] = {}
         for person in self._identities.people(session_id):
@@ -140,7 +141,6 @@ class ContactService:
             known = self._identities.complete(session_id, card.get("phone"), card.get("lid"))
             entry = _contact(known.phone, known.lid, card)
             people[entry["jid"]] = entry
-        after = decode_cursor(cursor) if cursor else None
         ordered = [people[jid] for jid in sorted(people) if after is None or jid > after]
         page = ordered[:limit]
         more = len(ordered) > limit

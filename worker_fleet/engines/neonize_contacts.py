@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from worker_fleet.engines.base import EngineError, e164_digits, split_jid
@@ -34,6 +34,10 @@ def _person_jid(jid: str) -> Any:
     return jid_from_text(f"{user.split(':', 1)[0]}@{server}")
 
 
+def _failed(operation: str, error: NeonizeError) -> EngineRefusedError:
+    return EngineRefusedError("engine_operation_failed", f"{operation} failed: {error}")
+
+
 def _card(jid: Any, info: Any, pair: IdentityPair | None) -> ContactCard:
     phone = jid.User if jid.Server == PHONE_SERVER else (pair.phone if pair else None)
     lid = jid_text(jid) if jid.Server == LID_SERVER else (pair.lid if pair else None)
@@ -48,12 +52,17 @@ class NeonizeContacts:
         raise NotImplementedError
 
     @contextlib.asynccontextmanager
-    async def _contact_call(self, operation: str) -> AsyncIterator[Any]:
+    async def _native_call(self, operation: str,
+                           refusal: Callable[[str, NeonizeError], Exception]) -> AsyncIterator[Any]:
+        """The connected neonize client; a neonize error inside becomes `refusal(operation, error)`."""
         async with self._connected_native() as native:
             try:
                 yield native
             except NeonizeError as exc:
-                raise EngineRefusedError("engine_operation_failed", f"{operation} failed: {exc}") from exc
+                raise refusal(operation, exc) from exc
+
+    def _contact_call(self, operation: str) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._native_call(operation, _failed)
 
     async def phone_of_lid(self, lid: str) -> IdentityPair:
         lid_jid = _person_jid(lid if "@" in lid else f"{lid}@{LID_SERVER}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from worker_fleet.engines.base import EngineEvent
@@ -51,7 +51,7 @@ from worker_fleet.engines.neonize_group_mapping import (
     participant_results_from,
 )
 from worker_fleet.engines.neonize_mapping import PHONE_SERVER, jid_from_text, jid_text
-from worker_fleet.engines.neonize_runtime import NeonizeError, ParticipantChange, neonize_proto
+from worker_fleet.engines.neonize_runtime import ParticipantChange, neonize_proto
 from worker_fleet.engines.outgoing import Mentioning, with_everyone_mentioned
 
 log = logging.getLogger(__name__)
@@ -73,14 +73,9 @@ class NeonizeGroups(NeonizeContacts):
     def _push(self, event: EngineEvent) -> None:
         raise NotImplementedError
 
-    @contextlib.asynccontextmanager
-    async def _group_call(self, operation: str) -> AsyncIterator[Any]:
+    def _group_call(self, operation: str) -> contextlib.AbstractAsyncContextManager[Any]:
         """The connected neonize client; a neonize error inside becomes a `GroupRefusedError`."""
-        async with self._connected_native() as native:
-            try:
-                yield native
-            except NeonizeError as exc:
-                raise group_refusal(operation, exc) from exc
+        return self._native_call(operation, group_refusal)
 
     # -- calls ------------------------------------------------------------------------------
 
