@@ -330,7 +330,8 @@ class SessionHost:
         elif isinstance(event, Receipt):
             kind: MessageStatusKind = "message.read" if event.kind in ("read", "played") else "message.delivered"
             for wa_id in event.message_ids:
-                self._emit_message(hosted, kind, {"wa_id": wa_id, "chat_jid": event.chat_jid})
+                self._emit_message(hosted, kind, {"wa_id": wa_id, "chat_jid": event.chat_jid,
+                                                  "phone": event.sender_phone, "lid": event.sender_lid})
         elif isinstance(event, MessageReceived):
             self._deps.sink.emit(self._inbound.to_event(self._envelope(hosted), event))
         elif isinstance(event, GROUP_ENGINE_EVENTS):

@@ -15,7 +15,13 @@ from whatsam.adapters.identity_map import Identity, IdentityMap
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import SessionRepository
-from whatsam.contracts.events import AnyEvent, GroupJoinedEvent, MessageReceivedEvent, make_seq
+from whatsam.contracts.events import (
+    AnyEvent,
+    GroupJoinedEvent,
+    MessageReceivedEvent,
+    MessageStatusEvent,
+    make_seq,
+)
 from whatsam.contracts.groups import Group, GroupMember
 from whatsam.messaging.record import inbound_message_id
 from whatsam.services.identity_learning import IdentityLearning
@@ -88,3 +94,12 @@ def test_ingestion_learns_pairs_and_completes_senders(services: Any) -> None:
     assert heard[-1].sender_lid == BOB_LID  # type: ignore[union-attr]
     assert not ingestion.apply(message(5, phone=BOB, lid=None)), "a redelivery"
     assert heard[-1].sender_lid == BOB_LID, "completed the same way on redelivery"  # type: ignore[union-attr]
+
+    # Receipts: the recipient who acknowledged, completed the same way; a pair they carry is learnt.
+    assert ingestion.apply(MessageStatusEvent(**envelope(6), type="message.read", wa_id="3EB0AA",
+                                              chat_jid=f"{BOB}@s.whatsapp.net", phone=BOB))
+    assert (heard[-1].phone, heard[-1].lid) == (BOB, BOB_LID)  # type: ignore[union-attr]
+    assert ingestion.apply(MessageStatusEvent(**envelope(7), type="message.delivered", wa_id="3EB0BB",
+                                              chat_jid="16502530001@s.whatsapp.net", phone="16502530001",
+                                              lid="100000000000004@lid"))
+    assert IdentityMap().lid_of(session_id, "16502530001") == "100000000000004@lid"

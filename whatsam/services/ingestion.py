@@ -126,6 +126,8 @@ class EventIngestion:
         """Message events change the message log; the journal's (session, seq) key tells a
         redelivery from a first delivery."""
         if isinstance(event, MessageStatusEvent):
+            if self._identities is not None:
+                event = self._identities.receipt(event)
             record = (self._messages.get(event.message_id) if event.message_id
                       else self._messages.find_by_wa_id(event.session_id, event.wa_id or ""))
             if record is not None and event.message_id is None:

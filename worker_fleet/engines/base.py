@@ -154,6 +154,9 @@ class Receipt:
     chat_jid: str
     kind: ReceiptKind
     timestamp: datetime
+    # Who acknowledged (the recipient), by phone digits and LID JID wherever WhatsApp named them.
+    sender_phone: str | None = None
+    sender_lid: str | None = None
 
 
 EngineEvent = (
