@@ -82,6 +82,8 @@ class Container:
     engine_calls: EngineCalls
     groups: GroupService
     contacts: ContactService
+    # Every phone<->LID pair each session learnt (`IdentityMap.learn` for history sync too).
+    identities: IdentityMap
     webhooks: Webhooks
     billing: Billing
     admin: AdminService
@@ -136,6 +138,7 @@ def build(settings: Settings) -> Container:
                                    RecipientCap(redis_client), usage_counters),
         chats=ChatService(session_repo, router),
         contacts=ContactService(engine_calls, identities),
+        identities=identities,
         session_settings=SessionSettingsService(sessions, SessionSettingsRepository()),
         engine_calls=engine_calls,
         groups=GroupService(engine_calls, joined_groups, MediaStore(settings)),

@@ -42,7 +42,8 @@ def receiver() -> Any:
 @pytest.fixture(scope="module")
 def line(stack: DevProcess, receiver: Receiver) -> dict[str, str]:
     account = _line(stack)
-    hook = {"url": receiver.url, "events": ["message.received"], "session_id": account["session_id"]}
+    hook = {"url": receiver.url, "events": ["message.received", "message.delivered"],
+            "session_id": account["session_id"]}
     status, endpoint, _ = stack.request("POST", "/v1/webhooks", hook, token=account["token"])
     assert status == 201, endpoint
     return {**account, "secret": endpoint["secret"]}
@@ -75,6 +76,14 @@ def test_a_sender_known_only_by_lid_reaches_the_webhook_with_both_identities(
     cleo = _call(stack, line, "GET", f"/v1/contacts/{lid}")
     assert cleo == {"jid": "16502530001@s.whatsapp.net", "phone": "16502530001", "lid": lid, "name": None,
                     "push_name": "Cleo", "business_name": None, "on_whatsapp": True}
+
+
+def test_receipts_name_the_recipient_by_phone_and_lid(stack: DevProcess, line: dict[str, str],
+                                                     receiver: Receiver) -> None:
+    sent = _call(stack, line, "POST", "/v1/messages", {"type": "text", "to": BOB, "text": "hello"}, expect=202)
+    payloads = _hooks(receiver, line["secret"], _has("message.delivered", message_id=sent["id"]))
+    delivered = _hook(payloads, "message.delivered", message_id=sent["id"])
+    assert (delivered["phone"], delivered["lid"]) == ("447911123456", simulated_lid("447911123456"))
 
 
 def test_lookups_ask_whatsapp_once_and_the_map_answers_afterwards(stack: DevProcess) -> None:
