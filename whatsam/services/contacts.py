@@ -82,24 +82,22 @@ class ContactService:
     def phone_of_lid(self, session_id: str, raw_lid: str) -> dict[str, str]:
         lid = lid_of(raw_lid)
         self._calls.card(session_id)
-        phone = self._identities.phone_of(session_id, lid)
-        if phone is None:
-            phone = self._ask(session_id, "phone_of_lid", lid=lid)["phone"]
-        return {"lid": lid, "phone": phone}
+        return self._pair(session_id, Identity(self._identities.phone_of(session_id, lid), lid), "phone_of_lid",
+                          lid=lid)
 
     def lid_of_phone(self, session_id: str, raw_phone: str) -> dict[str, str]:
         phone = e164_digits(raw_phone)
         self._calls.card(session_id)
-        lid = self._identities.lid_of(session_id, phone)
-        if lid is None:
-            lid = self._ask(session_id, "lid_of_phone", phone=phone)["lid"]
-        return {"lid": lid, "phone": phone}
+        return self._pair(session_id, Identity(phone, self._identities.lid_of(session_id, phone)), "lid_of_phone",
+                          phone=phone)
 
-    def _ask(self, session_id: str, operation: str, **args: str) -> dict[str, str]:
-        """Ask WhatsApp for a pair and learn it."""
+    def _pair(self, session_id: str, known: Identity, operation: str, **args: str) -> dict[str, str]:
+        """`known` when the map holds both; else WhatsApp's answer to `operation`, learnt."""
+        if known.phone and known.lid:
+            return {"lid": known.lid, "phone": known.phone}
         pair: dict[str, str] = self._calls.ask(session_id, operation, _REFUSALS, **args)
         self._identities.learn(session_id, [(pair["phone"], pair["lid"])])
-        return pair
+        return {"lid": pair["lid"], "phone": pair["phone"]}
 
     # -- contacts ------------------------------------------------------------------------------
 
