@@ -5,6 +5,7 @@ from chalicelib import (
     accounts,
     admin,
     billing,
+    contacts,
     dashboard,
     dev,
     fleet,
@@ -22,7 +23,7 @@ from whatsam.http import middleware
 app = Chalice(app_name="whatsam")
 middleware.install(app)
 for blueprint in (dashboard.bp, health.bp, accounts.bp, sessions.bp, fleet.bp, messages.bp, webhooks.bp, billing.bp,
-                  admin.bp, groups.bp, profile.bp):
+                  admin.bp, groups.bp, profile.bp, contacts.bp):
     app.register_blueprint(blueprint)
 if get_settings().dev_mode:
     app.register_blueprint(dev.bp)

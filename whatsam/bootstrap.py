@@ -12,6 +12,7 @@ import redis
 from whatsam.adapters.auth_state import AuthStateStore
 from whatsam.adapters.directory import Directory
 from whatsam.adapters.dynamo_models import bind_models
+from whatsam.adapters.identity_map import IdentityMap
 from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
@@ -39,9 +40,11 @@ from whatsam.metering.wiring import Billing, build_billing
 from whatsam.services.accounts import AccountService
 from whatsam.services.admin import AdminService
 from whatsam.services.api_keys import ApiKeyService
+from whatsam.services.contacts import ContactService
 from whatsam.services.dev_phone import DevPhone
 from whatsam.services.engine_calls import EngineCalls
 from whatsam.services.groups import GroupService
+from whatsam.services.identity_learning import IdentityLearning
 from whatsam.services.ingestion import EventIngestion
 from whatsam.services.lifecycle import LifecycleService
 from whatsam.services.principals import Authenticator
@@ -83,6 +86,9 @@ class Container:
     engine_calls: EngineCalls
     groups: GroupService
     profile: ProfileService
+    contacts: ContactService
+    # Every phone<->LID pair each session learnt (`IdentityMap.learn` for history sync too).
+    identities: IdentityMap
     webhooks: Webhooks
     billing: Billing
     admin: AdminService
@@ -106,15 +112,16 @@ def build(settings: Settings) -> Container:
     router = CommandRouter(settings, leases, cache)
     joined_groups = JoinedGroups(redis_client)
     engine_calls = EngineCalls(session_repo, router, cache)
+    identities = IdentityMap()
     teardown = SessionTeardown(session_repo, keys, leases, router, cache, auth_state, messages, journal,
-                               joined_groups)
+                               joined_groups, identities)
     sessions = SessionService(settings, session_repo, key_service, queues, teardown, router)
     webhooks = build_webhooks(settings, queues, sessions)
     usage_counters = UsageCounters(redis_client)
     billing = build_billing(settings, usage_counters, session_repo)
     status = SessionStatusService(sessions, cache)
     ingestion = EventIngestion(session_repo, leases, cache, messages, journal, usage=usage_counters,
-                               groups=joined_groups)
+                               groups=joined_groups, identities=IdentityLearning(identities))
     built = Container(
         settings=settings,
         users=users,
@@ -134,7 +141,9 @@ def build(settings: Settings) -> Container:
         ingestion=ingestion,
         messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
                                    RecipientCap(redis_client), usage_counters),
-        chats=ChatService(session_repo, router, cache),
+        chats=ChatService(session_repo, router),
+        contacts=ContactService(engine_calls, identities),
+        identities=identities,
         session_settings=SessionSettingsService(sessions, SessionSettingsRepository(), ProxySealer(
             SecretBox(settings), SsrfGuard(allow_insecure=settings.dev_mode), dev_mode=settings.dev_mode)),
         engine_calls=engine_calls,

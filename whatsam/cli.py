@@ -105,8 +105,8 @@ def _dev_inbound(args: argparse.Namespace) -> int:
 
 
 def _dev_simulate(args: argparse.Namespace) -> int:
-    body: dict[str, Any] = {"type": args.type, "phone": args.phone}
-    for name in ("group", "subject", "text", "state"):
+    body: dict[str, Any] = {"type": args.type}
+    for name in ("phone", "group", "subject", "text", "state", "name", "business_name"):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
     if args.video:
@@ -153,12 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("--from", dest="sender", required=True, help="the contact's phone number")
     inbound.add_argument("--text", required=True)
     inbound.set_defaults(handler=_dev_inbound)
-    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event")
+    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event (groups, contacts)")
     simulate.add_argument("session_id")
     simulate.add_argument("type", help="group.added, group.join, group.leave, group.promote, group.demote, "
                                        "group.subject, group.announce, group.removed, group.request, group.message, "
-                                       "call.ring, presence.update, chat.presence")
-    simulate.add_argument("--phone", required=True, help="who acts")
+                                       "call.ring, presence.update, chat.presence, contact.lid_message, contact.saved")
+    simulate.add_argument("--phone", help="who acts (required by group.* and contact.saved)")
     simulate.add_argument("--group", help="the group's JID (all but group.added)")
     simulate.add_argument("--subject")
     simulate.add_argument("--text")
@@ -166,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--state", help="presence.update: available|unavailable; chat.presence: "
                                           "composing|recording|paused")
     simulate.add_argument("--video", action="store_true", help="call.ring: a video call")
+    simulate.add_argument("--name", help="contact.*: push name (lid_message) or address-book name (saved)")
+    simulate.add_argument("--business-name", dest="business_name", help="contact.saved: a business profile's name")
     simulate.set_defaults(handler=_dev_simulate)
 
     from worker_fleet.main import add_arguments

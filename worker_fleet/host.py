@@ -27,7 +27,6 @@ from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
 from whatsam.adapters.session_settings import SessionSettingsRepository
 from whatsam.contracts.commands import (
-    CheckContact,
     ConnectSession,
     DevInbound,
     DevScan,
@@ -267,8 +266,6 @@ class SessionHost:
         elif isinstance(command, SendPresence):
             self._best_effort(command, "send_presence", hosted.session_id, chat_jid=command.chat_jid,
                               state=command.state)
-        elif isinstance(command, CheckContact):
-            self._reply_contact(hosted, command)
         elif isinstance(command, GroupRequest | DevSimulateGroup):
             self._groups.handle(hosted.session_id, command)
         elif isinstance(command, EngineCall):
@@ -295,20 +292,12 @@ class SessionHost:
             return
         self._deps.cache.push_reply(command.reply_to, {"ok": True, "code": str(code)})
 
-    def _reply_contact(self, hosted: HostedSession, command: CheckContact) -> None:
-        try:
-            exists = self.supervisor.call("is_on_whatsapp", hosted.session_id, phone=command.phone)
-        except Exception as exc:
-            self._deps.cache.push_reply(command.reply_to, {"ok": False, "code": "check_failed", "error": str(exc)})
-            return
-        self._deps.cache.push_reply(command.reply_to, {"ok": True, "exists": bool(exists)})
-
     def _forward(self, command: SessionCommand) -> None:
         lease = self._deps.leases.get(command.session_id)
         if lease is not None and lease.live() and lease.worker_id != self.config.worker_id:
             self._deps.router.send(lease.worker_id, command.session_id, command)
             return
-        if isinstance(command, RequestPairingCode | CheckContact | GroupRequest | EngineCall | DevSimulateGroup):
+        if isinstance(command, RequestPairingCode | GroupRequest | EngineCall | DevSimulateGroup):
             self._deps.cache.push_reply(command.reply_to, {"ok": False, "code": "session_not_connecting",
                                                            "error": "No worker holds this session."})
         log.warning("dropping %s for %s: no worker holds it", type(command).__name__, command.session_id)
@@ -360,7 +349,8 @@ class SessionHost:
         elif isinstance(event, Receipt):
             kind: MessageStatusKind = "message.read" if event.kind in ("read", "played") else "message.delivered"
             for wa_id in event.message_ids:
-                self._emit_message(hosted, kind, {"wa_id": wa_id, "chat_jid": event.chat_jid})
+                self._emit_message(hosted, kind, {"wa_id": wa_id, "chat_jid": event.chat_jid,
+                                                  "phone": event.sender_phone, "lid": event.sender_lid})
         elif isinstance(event, MessageReceived):
             self._deps.sink.emit(self._inbound.to_event(self._envelope(hosted), event))
         elif isinstance(event, GROUP_ENGINE_EVENTS):

@@ -11,6 +11,7 @@ from whatsam.contracts.events import MediaInfo, MessageReceivedEvent, MessageRev
 from whatsam.messaging.media import MediaStore
 from whatsam.messaging.record import inbound_message_id
 from worker_fleet.engines.base import MessageReceived
+from worker_fleet.engines.contacts import IdentityPair
 from worker_fleet.engines.outgoing import Media
 
 log = logging.getLogger("whatsam.inbound")
@@ -37,11 +38,27 @@ class InboundMessages:
         media = self._store_media(envelope, message_id, message) if message.kind in MEDIA_KINDS else None
         # The documented, typed parts only; the raw protobuf dicts stay out of webhooks.
         details = {k: message.raw[k] for k in DETAIL_KEYS if message.raw.get(k) is not None}
+        phone, lid = self._sender_identities(session_id, message)
         return MessageReceivedEvent(
             **envelope, message_id=message_id, wa_id=message.message_id, chat_jid=message.chat_jid,
-            sender_jid=message.sender_jid, sender_phone=message.sender_phone, sender_lid=message.sender_lid,
+            sender_jid=message.sender_jid, sender_phone=phone, sender_lid=lid,
             is_group=message.is_group, is_from_me=message.is_from_me, kind=message.kind, text=message.text,
             timestamp=message.timestamp, media=media, details=details)
+
+    def _sender_identities(self, session_id: str, message: MessageReceived) -> tuple[str | None, str | None]:
+        """The sender's phone and LID: from the message (WhatsApp's `SenderAlt`), else the one
+        missing from the engine's own LID store (a local lookup in whatsmeow). Ingestion fills
+        what is still missing from the session's identity map."""
+        phone, lid = message.sender_phone, message.sender_lid
+        if message.is_from_me or bool(phone) == bool(lid):
+            return phone, lid
+        try:
+            pair: IdentityPair = (self._call("phone_of_lid", session_id, lid=lid) if lid
+                                  else self._call("lid_of_phone", session_id, phone=phone))
+        except Exception as exc:  # unknown to the store: the message still arrives with one identity
+            log.debug("no other identity for %s: %s", lid or phone, exc)
+            return phone, lid
+        return pair.phone, pair.lid
 
     def _store_media(self, envelope: dict[str, Any], message_id: str, message: MessageReceived) -> MediaInfo | None:
         try:

@@ -39,7 +39,7 @@ class SendTakenBack(RuntimeError):
 
 # Client methods a worker may call through the pipe, with keyword arguments.
 CLIENT_OPERATIONS = frozenset({"pair_phone", "send", "download_media", "mark_read", "send_presence",
-                               "is_on_whatsapp", "simulate_scan", "inject_inbound"}) | GROUP_OPERATIONS \
+                               "simulate_scan", "inject_inbound"}) | GROUP_OPERATIONS \
     | ENGINE_CALL_OPERATIONS
 
 

@@ -71,14 +71,6 @@ def chat_presence(call: Call, chat: str) -> dict:
     return {"status": "accepted"}
 
 
-# `{contact}` like every `/v1/contacts/{contact}/…` route: API Gateway allows one variable name per
-# path position.
-@endpoint(bp, "GET", "/v1/contacts/{contact}/exists", summary="Is this number on WhatsApp?", tag="chats",
-          auth="api_key", errors=(400, 409, 504))
-def contact_exists(call: Call, contact: str) -> dict:
-    return container().chats.exists(call.key.session_id, contact)
-
-
 @endpoint(bp, "GET", "/v1/sessions/{session_id}/events", summary="The session's event journal (`?after=SEQ&limit=`)",
           tag="sessions", auth="user", errors=(404,), query=(JOURNAL_AFTER, JOURNAL_LIMIT))
 def session_events(call: Call, session_id: str) -> dict:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.support.leases import TEST_WORKER, granted_lease
+from tests.support.leases import TEST_WORKER, leased_session
 from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
@@ -23,10 +23,6 @@ from whatsam.contracts.events import (
     make_seq,
 )
 from whatsam.contracts.groups import Group, GroupMember
-from whatsam.domain.ids import new_id
-from whatsam.domain.model import User
-from whatsam.domain.tiers import Tier
-from whatsam.security.passwords import hash_password
 from whatsam.services.ingestion import EventIngestion
 
 pytestmark = pytest.mark.integration
@@ -87,16 +83,11 @@ def test_ingestion_journals_notifies_and_keeps_the_list(services: Any, groups: J
     heard: list[str] = []
     ingestion = EventIngestion(SessionRepository(), LeaseRepository(), services.cache, MessageRepository(),
                                JournalRepository(), [lambda event: heard.append(event.type)], groups=groups)
-    user = User(user_id=new_id("usr"), email=f"{uuid.uuid4().hex[:10]}@example.com", name="groups",
-                password_hash=hash_password("correct horse battery"), tier=Tier.MAX)
-    services.users.add(user)
-    card, _, _ = services.sessions.create(user, name="groups", description="")
-    session_id = card.session_id
-    granted_lease(session_id, user.user_id)
+    tenant_id, session_id = leased_session(services, "groups")
 
     def envelope(session_id: str, counter: int) -> dict[str, Any]:
         # As the worker that holds the lease sends them (ingestion admits nothing else).
-        return {"session_id": session_id, "tenant_id": user.user_id, "seq": make_seq(1, counter),
+        return {"session_id": session_id, "tenant_id": tenant_id, "seq": make_seq(1, counter),
                 "worker_id": TEST_WORKER}
 
     wire = GroupJoinedEvent(**envelope(session_id, 1), group=team(OWN, ANN), by=OWN, reason="create")

@@ -12,6 +12,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from whatsam.adapters.identity_models import IdentityModel
 from whatsam.adapters.message_models import JournalModel, MessageModel
 from whatsam.adapters.usage_models import StatementModel, UsageModel
 from whatsam.adapters.webhook_models import WebhookDeliveryModel, WebhookEndpointModel
@@ -226,6 +227,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     WebhookDeliveryModel,
     UsageModel,
     StatementModel,
+    IdentityModel,
 )
 
 # Attributes DynamoDB expires for storage hygiene (never relied on for correctness).

@@ -179,7 +179,7 @@ class MessageRepository:
 
     def purge_session(self, session_id: str) -> int:
         """Delete every message of the session (it was deleted); how many."""
-        return _delete_all(MessageModel, MessageModel.session_time_index.query(session_id))
+        return delete_all(MessageModel, MessageModel.session_time_index.query(session_id))
 
 
 class JournalRepository:
@@ -197,10 +197,11 @@ class JournalRepository:
 
     def purge_session(self, session_id: str) -> int:
         """Delete the session's whole journal (it was deleted); how many events."""
-        return _delete_all(JournalModel, JournalModel.query(session_id))
+        return delete_all(JournalModel, JournalModel.query(session_id))
 
 
-def _delete_all(model: type[Model], items: Iterable[Model]) -> int:
+def delete_all(model: type[Model], items: Iterable[Model]) -> int:
+    """Delete `items` of `model` in batches; how many."""
     count = 0
     with model.batch_write() as batch:
         for item in items:

@@ -100,14 +100,6 @@ class SendPresence(SessionCommand):
     state: Literal["composing", "recording", "paused"]
 
 
-class CheckContact(SessionCommand):
-    """Is `phone` on WhatsApp? The worker answers on the Redis reply list `reply_to`."""
-
-    type: Literal["contact.exists"] = "contact.exists"
-    phone: str
-    reply_to: str
-
-
 class GroupRequest(SessionCommand):
     """A group or community call for the session's engine (see `contracts.groups`); the worker
     answers a `EngineReply` on the Redis reply list `reply_to`. Only the fields the
@@ -158,7 +150,7 @@ class DevSimulateGroup(SessionCommand):
 
 Command = Annotated[
     ConnectSession | DisconnectSession | LogoutSession | RestartSession | RequestPairingCode | DevScan | DevInbound
-    | SendPending | MarkRead | SendPresence | CheckContact | GroupRequest | EngineCall | DevSimulateGroup,
+    | SendPending | MarkRead | SendPresence | GroupRequest | EngineCall | DevSimulateGroup,
     Field(discriminator="type"),
 ]
 

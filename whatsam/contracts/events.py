@@ -84,6 +84,9 @@ class MessageStatusEvent(Event):
     wa_id: str | None = None
     chat_jid: str
     error: str | None = None
+    # Receipts: who acknowledged, by phone (E.164 digits) and LID wherever the session knows them.
+    phone: str | None = None
+    lid: str | None = None
 
 
 class MessageReceivedEvent(Event):

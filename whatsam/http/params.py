@@ -87,6 +87,10 @@ PATH_PARAMS: dict[str, PathParam] = {
     # WhatsApp's call ids, as `call.received` gives them: letters and digits.
     "call_id": PathParam(pattern="[A-Za-z0-9]+", max_length=64, description="The call's id (from `call.received`)",
                          code="call_not_found", message="No such call is ringing."),
+    # `services.contacts.lid_of`: ``<digits>@lid`` or its digits.
+    "lid": PathParam(pattern="[0-9]{5,30}(:[0-9]{1,4})?(@lid)?", max_length=40,
+                     description="A LID JID (`<digits>@lid`) or its digits", code="invalid_lid",
+                     message="Not a LID; LIDs are `<digits>@lid`.", not_found=False),
 }
 
 

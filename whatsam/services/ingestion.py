@@ -36,6 +36,7 @@ from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.status import MessageStatus
 from whatsam.metering.counters import Metric, UsageCounters
 from whatsam.services.event_admission import EventAdmission
+from whatsam.services.identity_learning import IdentityLearning
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ Subscriber = Callable[[AnyEvent], None]
 class EventIngestion:
     def __init__(self, sessions: SessionRepository, leases: LeaseRepository, cache: SessionCache,
                  messages: MessageRepository, journal: JournalRepository, subscribers: Sequence[Subscriber] = (),
-                 usage: UsageCounters | None = None, groups: JoinedGroups | None = None):
+                 usage: UsageCounters | None = None, groups: JoinedGroups | None = None,
+                 identities: IdentityLearning | None = None):
         self._admission = EventAdmission(sessions, leases, messages)
         self._sessions = sessions
         self._cache = cache
@@ -89,6 +91,7 @@ class EventIngestion:
         self._subscribers = list(subscribers)
         self._usage = usage
         self._groups = groups
+        self._identities = identities
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -112,6 +115,8 @@ class EventIngestion:
             outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
             if self._groups is not None:
                 self._groups.apply(event)
+            if self._identities is not None:
+                self._identities.group(event)
         elif isinstance(event, PresenceUpdatedEvent | ChatPresenceEvent | CallReceivedEvent | CallEndedEvent):
             # News only, kept nowhere but the journal, whose (session, seq) key tells a redelivery.
             outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
@@ -128,6 +133,8 @@ class EventIngestion:
         """Message events change the message log; the journal's (session, seq) key tells a
         redelivery from a first delivery."""
         if isinstance(event, MessageStatusEvent):
+            if self._identities is not None:
+                event = self._identities.receipt(event)
             record = (self._messages.get(event.message_id) if event.message_id
                       else self._messages.find_by_wa_id(event.session_id, event.wa_id or ""))
             if record is not None and event.message_id is None:
@@ -143,6 +150,9 @@ class EventIngestion:
                 # Also on a redelivery: an earlier attempt may have journaled it and failed here.
                 self._messages.advance(record, status, event.occurred_at)
             return event, Outcome.APPLIED if journaled else Outcome.REDELIVERED
+        if isinstance(event, MessageReceivedEvent) and self._identities is not None:
+            # Before the journal: a redelivery is completed the same way, from the same map.
+            event = self._identities.received(event)
         if not self._journal.append(event):
             return event, Outcome.REDELIVERED
         if isinstance(event, MessageReceivedEvent):

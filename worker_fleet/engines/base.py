@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 # Re-exported: the engine's exceptions live in `errors`, shared with `groups`.
+from worker_fleet.engines.contacts import ContactOperations
 from worker_fleet.engines.errors import EngineError as EngineError
 from worker_fleet.engines.errors import EngineNotConnectedError as EngineNotConnectedError
 from worker_fleet.engines.groups import GroupEvent, GroupOperations
@@ -154,6 +155,9 @@ class Receipt:
     chat_jid: str
     kind: ReceiptKind
     timestamp: datetime
+    # Who acknowledged (the recipient), by phone digits and LID JID wherever WhatsApp named them.
+    sender_phone: str | None = None
+    sender_lid: str | None = None
 
 
 EngineEvent = (
@@ -185,8 +189,9 @@ CHAT_PRESENCE_STATES: tuple[ChatPresenceState, ...] = ("composing", "recording",
 
 
 @runtime_checkable
-class EngineClient(GroupOperations, Protocol):
-    """One WhatsApp session held by this worker (its group calls: `groups.GroupOperations`)."""
+class EngineClient(GroupOperations, ContactOperations, Protocol):
+    """One WhatsApp session held by this worker (its group calls: `groups.GroupOperations`, its
+    contact and identity calls: `contacts.ContactOperations`)."""
 
     @property
     def session_id(self) -> str: ...
@@ -220,8 +225,6 @@ class EngineClient(GroupOperations, Protocol):
         """The media of an inbound image, video, audio, document or sticker message; None for
         messages without media. Raises `EngineError` when the media cannot be fetched."""
         ...
-
-    async def is_on_whatsapp(self, phone: str) -> bool: ...
 
     async def mark_read(self, chat_jid: str, message_ids: Sequence[str], *, sender_jid: str | None = None) -> None:
         """`sender_jid` is the author of the messages; needed in groups, defaults to the chat."""

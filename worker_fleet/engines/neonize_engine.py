@@ -694,15 +694,6 @@ class NeonizeClient(NeonizeGroups, NeonizeProfile):
                 log.info("session %s: preview thumbnail upload failed: %s", self._session_id, exc)
         return with_link_preview(wire, preview, thumbnail=thumbnail, thumbnail_upload=thumbnail_upload)
 
-    async def is_on_whatsapp(self, phone: str) -> bool:
-        digits = e164_digits(phone)
-        async with self._native_while(NeonizePhase.CONNECTED) as native:
-            try:
-                answers = await native.is_on_whatsapp(f"+{digits}")
-            except NeonizeError as exc:
-                raise EngineError(f"is_on_whatsapp failed: {exc}") from exc
-        return any(answer.IsIn for answer in answers)
-
     async def mark_read(self, chat_jid: str, message_ids: Sequence[str], *, sender_jid: str | None = None) -> None:
         chat = jid_from_text(chat_jid)
         sender = jid_from_text(sender_jid) if sender_jid else chat

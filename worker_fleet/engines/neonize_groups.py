@@ -22,10 +22,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from worker_fleet.engines.base import EngineError, EngineEvent
+from worker_fleet.engines.base import EngineEvent
 from worker_fleet.engines.groups import (
     GroupEvent,
     GroupInfo,
@@ -39,6 +39,7 @@ from worker_fleet.engines.groups import (
     ParticipantResult,
     invite_code,
 )
+from worker_fleet.engines.neonize_contacts import NeonizeContacts
 from worker_fleet.engines.neonize_group_mapping import (
     group_events_from,
     group_info_from,
@@ -49,8 +50,8 @@ from worker_fleet.engines.neonize_group_mapping import (
     own_jids,
     participant_results_from,
 )
-from worker_fleet.engines.neonize_mapping import LID_SERVER, PHONE_SERVER, jid_from_text, jid_text
-from worker_fleet.engines.neonize_runtime import NeonizeError, ParticipantChange, neonize_proto
+from worker_fleet.engines.neonize_mapping import PHONE_SERVER, jid_from_text, jid_text
+from worker_fleet.engines.neonize_runtime import ParticipantChange, neonize_proto
 from worker_fleet.engines.outgoing import Mentioning, with_everyone_mentioned
 
 log = logging.getLogger(__name__)
@@ -63,25 +64,18 @@ _PARTICIPANT_CHANGE = {
 }
 
 
-class NeonizeGroups:
-    """Group calls and events of `NeonizeClient`."""
+class NeonizeGroups(NeonizeContacts):
+    """Group calls and events of `NeonizeClient` (built on its contact calls: group notifications
+    name people by one identity, `NeonizeContacts._pair_of` finds the other)."""
 
     _session_id: str
-
-    def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        raise NotImplementedError
 
     def _push(self, event: EngineEvent) -> None:
         raise NotImplementedError
 
-    @contextlib.asynccontextmanager
-    async def _group_call(self, operation: str) -> AsyncIterator[Any]:
+    def _group_call(self, operation: str) -> contextlib.AbstractAsyncContextManager[Any]:
         """The connected neonize client; a neonize error inside becomes a `GroupRefusedError`."""
-        async with self._connected_native() as native:
-            try:
-                yield native
-            except NeonizeError as exc:
-                raise group_refusal(operation, exc) from exc
+        return self._native_call(operation, group_refusal)
 
     # -- calls ------------------------------------------------------------------------------
 
@@ -231,16 +225,7 @@ class NeonizeGroups:
         return event
 
     async def _other_identity(self, person: GroupParticipant) -> GroupParticipant:
-        try:
-            async with self._connected_native() as native:
-                if person.lid and not person.phone:
-                    found = await native.get_pn_from_lid(jid_from_text(person.lid))
-                    if found.Server == PHONE_SERVER and found.User:
-                        return dataclasses.replace(person, phone=found.User)
-                elif person.phone and not person.lid:
-                    found = await native.get_lid_from_pn(jid_from_text(f"{person.phone}@{PHONE_SERVER}"))
-                    if found.Server == LID_SERVER and found.User:
-                        return dataclasses.replace(person, lid=jid_text(found))
-        except (NeonizeError, EngineError) as exc:  # unknown to the store, or the session went down
-            log.debug("session %s: no other identity for %s: %s", self._session_id, person.jid, exc)
-        return person
+        known = person.lid if person.lid and not person.phone else (
+            f"{person.phone}@{PHONE_SERVER}" if person.phone and not person.lid else None)
+        pair = await self._pair_of(known) if known is not None else None
+        return dataclasses.replace(person, phone=pair.phone, lid=pair.lid) if pair is not None else person

@@ -425,11 +425,14 @@ def receipt_from(event: Any) -> Receipt | None:
     kind = _RECEIPT_KINDS.get(event.Type)
     if kind is None or not event.MessageIDs:
         return None
+    phone, lid = sender_phone_and_lid(event.MessageSource)
     return Receipt(
         message_ids=tuple(event.MessageIDs),
         chat_jid=jid_text(event.MessageSource.Chat),
         kind=kind,
         timestamp=_timestamp(event.Timestamp),
+        sender_phone=phone,
+        sender_lid=lid,
     )
 
 

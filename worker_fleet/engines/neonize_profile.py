@@ -123,7 +123,7 @@ class NeonizeProfile:
         raise NotImplementedError
 
     @contextlib.asynccontextmanager
-    async def _contact_call(self, operation: str) -> AsyncIterator[Any]:
+    async def _profile_call(self, operation: str) -> AsyncIterator[Any]:
         async with self._connected_native() as native:
             try:
                 yield native
@@ -133,7 +133,7 @@ class NeonizeProfile:
     # -- profile ----------------------------------------------------------------------------
 
     async def get_profile(self) -> ProfileInfo:
-        async with self._contact_call("get_me") as native:
+        async with self._profile_call("get_me") as native:
             me = await native.get_me()
             infos = await native.get_user_info(jid_from_text(jid_text(me.JID)))
         info = infos[0].UserInfo if infos else None
@@ -141,7 +141,7 @@ class NeonizeProfile:
                            (info.PictureID or None) if info else None)
 
     async def update_profile(self, name: str | None = None, about: str | None = None) -> ProfileInfo:
-        async with self._contact_call("set_profile_name") as native:
+        async with self._profile_call("set_profile_name") as native:
             if name is not None:
                 await native.set_profile_name(name)
             if about is not None:
@@ -149,7 +149,7 @@ class NeonizeProfile:
         return await self.get_profile()
 
     async def set_profile_picture(self, media: bytes) -> str:
-        async with self._contact_call("set_profile_photo") as native:
+        async with self._profile_call("set_profile_photo") as native:
             return str(await native.set_profile_photo(bytes(media)))
 
     async def remove_profile_picture(self) -> None:
@@ -169,18 +169,18 @@ class NeonizeProfile:
     # -- presence -----------------------------------------------------------------------------
 
     async def set_own_presence(self, state: OwnPresence) -> None:
-        async with self._contact_call("send_presence") as native:
+        async with self._profile_call("send_presence") as native:
             await native.send_presence(Presence.AVAILABLE if state == "available" else Presence.UNAVAILABLE)
 
     async def subscribe_presence(self, jid: str) -> None:
-        async with self._contact_call("subscribe_presence") as native:
+        async with self._profile_call("subscribe_presence") as native:
             await native.subscribe_presence(jid_from_text(jid))
 
     # -- calls ----------------------------------------------------------------------------------
 
     async def reject_call(self, call_id: str) -> None:
         caller = self._offered_calls.caller(call_id)
-        async with self._contact_call("reject_call") as native:
+        async with self._profile_call("reject_call") as native:
             await native.reject_call(jid_from_text(caller), call_id)
         self._offered_calls.rejected(call_id)
         self._push(CallEnded(call_id, jid_text(jid_from_text(caller)), "rejected"))
@@ -188,24 +188,24 @@ class NeonizeProfile:
     # -- blocklist and privacy --------------------------------------------------------------------
 
     async def blocklist(self) -> list[str]:
-        async with self._contact_call("get_blocklist") as native:
+        async with self._profile_call("get_blocklist") as native:
             blocked = await native.get_blocklist()
         return [jid_text(jid) for jid in blocked.JIDs]
 
     async def update_blocklist(self, jid: str, block: bool) -> list[str]:
         action = BlocklistAction.BLOCK if block else BlocklistAction.UNBLOCK
-        async with self._contact_call("update_blocklist") as native:
+        async with self._profile_call("update_blocklist") as native:
             blocked = await native.update_blocklist(jid_from_text(jid), action)
         return [jid_text(item) for item in blocked.JIDs]
 
     async def privacy_settings(self) -> dict[str, str | None]:
-        async with self._contact_call("get_privacy_settings") as native:
+        async with self._profile_call("get_privacy_settings") as native:
             return privacy_from(await native.get_privacy_settings())
 
     async def set_privacy(self, name: str, value: str) -> dict[str, str | None]:
         if name not in PRIVACY_NAMES:
             raise EngineError(f"unknown privacy setting {name!r}")
-        async with self._contact_call("set_privacy_setting") as native:
+        async with self._profile_call("set_privacy_setting") as native:
             await native.set_privacy_setting(_SETTING_TYPE[name], _WireValue(value))
             return privacy_from(await native.get_privacy_settings())
 

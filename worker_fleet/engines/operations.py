@@ -18,4 +18,7 @@ PROFILE_OPERATIONS = frozenset({
     "set_privacy",
 })
 
-ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS | PROFILE_OPERATIONS
+# §3.9 contacts and identities (`engines.contacts`).
+CONTACT_OPERATIONS = frozenset({"phone_of_lid", "lid_of_phone", "contact_info", "contacts", "check_phones"})
+
+ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS | PROFILE_OPERATIONS | CONTACT_OPERATIONS

@@ -65,6 +65,7 @@ from worker_fleet.engines.outgoing_rules import (
     outgoing_kind,
     shows_in_chat,
 )
+from worker_fleet.engines.simulated_contacts import PHONE_SERVER, SimulatedContacts
 from worker_fleet.engines.simulated_group_others import SimulatedGroupOthers
 from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp as simulated_is_on_whatsapp
 from worker_fleet.engines.simulated_identity import simulated_lid as simulated_lid
@@ -198,7 +199,7 @@ class SimulatedEngine:
         return client
 
 
-class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, Simulations):
+class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, SimulatedContacts, Simulations):
     def __init__(self, session_id: str, store_path: pathlib.Path, emit: Emit, options: SimulatedOptions) -> None:
         self._session_id = session_id
         self._store = SimulatedCredentialStore(store_path)
@@ -377,10 +378,6 @@ class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, Simulations):
         self._push(message)
         return message
 
-    async def is_on_whatsapp(self, phone: str) -> bool:
-        self._require(SimulatedPhase.CONNECTED)
-        return simulated_is_on_whatsapp(phone)
-
     async def mark_read(self, chat_jid: str, message_ids: Sequence[str], *, sender_jid: str | None = None) -> None:
         self._require(SimulatedPhase.CONNECTED)
         split_jid(chat_jid)
@@ -439,7 +436,10 @@ class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, Simulations):
     async def _receipt_at(self, message_id: str, chat_jid: str, kind: str, delay: float) -> None:
         await asyncio.sleep(delay)
         now = datetime.now(UTC)
-        self._push(Receipt((message_id,), chat_jid, "read" if kind == "read" else "delivered", now))
+        user, server = split_jid(chat_jid)
+        phone = user if server == PHONE_SERVER else None  # in a direct chat, the recipient is the chat
+        self._push(Receipt((message_id,), chat_jid, "read" if kind == "read" else "delivered", now,
+                           sender_phone=phone, sender_lid=simulated_lid(phone) if phone else None))
         if self._ledger is not None:
             self._ledger.told(message_id, kind, now.timestamp())
 

@@ -43,6 +43,15 @@ _SCHEMA = (
         body TEXT NOT NULL
     )
     """,
+    # The device's contact store and LID map, as whatsmeow keeps them: people WhatsApp told this
+    # device about (`simulated_contacts`), one JSON document each.
+    """
+    CREATE TABLE IF NOT EXISTS simulated_contact (
+        phone TEXT PRIMARY KEY,
+        lid TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL
+    )
+    """,
 )
 
 
@@ -89,6 +98,7 @@ class SimulatedCredentialStore:
                 db.execute("DELETE FROM linked_device")
                 db.execute("DELETE FROM sent_message")
                 db.execute("DELETE FROM simulated_group")
+                db.execute("DELETE FROM simulated_contact")
 
     def record_sent(self, record: SentRecord) -> None:
         with self._connection() as db:
@@ -128,6 +138,26 @@ class SimulatedCredentialStore:
     def save_group(self, jid: str, body: dict[str, Any]) -> None:
         with self._connection() as db:
             db.execute("INSERT OR REPLACE INTO simulated_group (jid, body) VALUES (?, ?)", (jid, json.dumps(body)))
+
+    def contact(self, *, phone: str | None = None, lid: str | None = None) -> dict[str, Any] | None:
+        """The contact with this phone (digits) or LID JID."""
+        if not self.path.exists():
+            return None
+        with self._connection() as db:
+            row = db.execute("SELECT body FROM simulated_contact WHERE phone = ? OR lid = ?", (phone, lid)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def contacts(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with self._connection() as db:
+            rows = db.execute("SELECT body FROM simulated_contact ORDER BY phone").fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def save_contact(self, body: dict[str, Any]) -> None:
+        with self._connection() as db:
+            db.execute("INSERT OR REPLACE INTO simulated_contact (phone, lid, body) VALUES (?, ?, ?)",
+                       (body["phone"], body["lid"], json.dumps(body)))
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:

@@ -134,8 +134,8 @@ def message_event(*, message_id: str, chat: Any, sender: Any, sender_alt: Any, b
                                  IsEdit=False, UnavailableRequestID="", RetryCount=0)
 
 
-def receipt_event(kind: int, chat: Any, ids: list[str], at_seconds: int) -> Any:
-    source = neonize_proto.MessageSource(Chat=chat, Sender=chat, SenderAlt=NO_JID, IsFromMe=False, IsGroup=False,
+def receipt_event(kind: int, chat: Any, ids: list[str], at_seconds: int, sender_alt: Any = NO_JID) -> Any:
+    source = neonize_proto.MessageSource(Chat=chat, Sender=chat, SenderAlt=sender_alt, IsFromMe=False, IsGroup=False,
                                          RecipientAlt=NO_JID, BroadcastListOwner=NO_JID)
     return neonize_proto.Receipt(MessageSource=source, MessageIDs=ids, Timestamp=at_seconds, Type=kind)
 
@@ -266,7 +266,7 @@ def test_messages_and_receipts_map_phone_numbers_and_lids(tmp_path: pathlib.Path
             message_id="3A-IMG", chat=jid("15550001111", "s.whatsapp.net"), sender=pn, sender_alt=NO_JID,
             sent_ms=sent_ms, body=wa_e2e.Message(imageMessage=wa_e2e.ImageMessage(caption="look"))))
         await go.event(receipt_event(neonize_proto.Receipt.READ, jid("15550001111", "s.whatsapp.net"),
-                                     ["3EB0AA", "3EB0BB"], 1_717_171_800))
+                                     ["3EB0AA", "3EB0BB"], 1_717_171_800, sender_alt=jid("12345678901234", "lid")))
         await go.event(receipt_event(neonize_proto.Receipt.SENDER, jid("15550001111", "s.whatsapp.net"),
                                      ["3EB0CC"], 1_717_171_801))
         await go.event(receipt_event(neonize_proto.Receipt.DELIVERED, jid("15550001111", "s.whatsapp.net"),
@@ -286,9 +286,10 @@ def test_messages_and_receipts_map_phone_numbers_and_lids(tmp_path: pathlib.Path
         assert (image.kind, image.text, image.sender_lid) == ("image", "look", None)
         assert recorder.of_type(Receipt) == [
             Receipt(("3EB0AA", "3EB0BB"), "15550001111@s.whatsapp.net", "read",
-                    datetime.fromtimestamp(1_717_171_800, UTC)),
+                    datetime.fromtimestamp(1_717_171_800, UTC), sender_phone="15550001111",
+                    sender_lid="12345678901234@lid"),
             Receipt(("3EB0DD",), "15550001111@s.whatsapp.net", "delivered",
-                    datetime.fromtimestamp(1_717_171_802, UTC)),
+                    datetime.fromtimestamp(1_717_171_802, UTC), sender_phone="15550001111"),
         ]
         assert len(recorder.of_type(AuthStateChanged)) == 3, "each decrypted message changes the key store"
         await asyncio.wait_for(client.stop(), timeout=20)

@@ -188,7 +188,7 @@ def test_operations_need_a_connected_session(tmp_path: pathlib.Path) -> None:
         await client.start()
         for operation in (
             client.send("15550001111@s.whatsapp.net", Text("x")),
-            client.is_on_whatsapp("+15550001111"),
+            client.check_phones(["+15550001111"]),
             client.mark_read("15550001111@s.whatsapp.net", ["3A01"]),
             client.send_presence("15550001111@s.whatsapp.net", "composing"),
             client.inject_inbound("+15550001111", "x"),
@@ -204,10 +204,9 @@ def test_operations_need_a_connected_session(tmp_path: pathlib.Path) -> None:
 def test_contacts_presence_and_read_marks(tmp_path: pathlib.Path) -> None:
     async def scenario() -> None:
         client, _ = await paired(tmp_path)
-        assert await client.is_on_whatsapp("+15550001111") is True
-        assert await client.is_on_whatsapp("15550001110") is False
+        assert [c.on_whatsapp for c in await client.check_phones(["+15550001111", "15550001110"])] == [True, False]
         with pytest.raises(EngineError):
-            await client.is_on_whatsapp("not a phone")
+            await client.check_phones(["not a phone"])
         await client.mark_read("120363000000000001@g.us", ["3A01", "3A02"], sender_jid="15550001111@s.whatsapp.net")
         await client.send_presence("15550001111@s.whatsapp.net", "recording")
         with pytest.raises(EngineError):
