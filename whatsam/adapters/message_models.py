@@ -76,10 +76,13 @@ class MessageModel(Model):
     error = UnicodeAttribute(null=True)
     request_hash = UnicodeAttribute(null=True)
     revoked = BooleanAttribute(default=False)
+    # A poll's votes, JSON {voter JID: {"options": [...], "at": ISO time}}: each voter's latest.
+    poll_votes = UnicodeAttribute(null=True)
     # Seq of the journaled event of each status: one journal entry (and webhook) per status.
     journaled_sent = NumberAttribute(null=True)
     journaled_delivered = NumberAttribute(null=True)
     journaled_read = NumberAttribute(null=True)
+    journaled_played = NumberAttribute(null=True)
     journaled_failed = NumberAttribute(null=True)
     ttl = NumberAttribute(null=True)
     pending_index = PendingIndex()

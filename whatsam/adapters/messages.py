@@ -34,13 +34,15 @@ def _record(item: MessageModel) -> MessageRecord:
         sending_fence=int(item.sending_fence) if item.sending_fence is not None else None,
         handed_fence=int(item.handed_fence) if item.handed_fence is not None else None,
         attempts=int(item.attempts or 0), wa_id=item.wa_id, timeline=json.loads(item.timeline), error=item.error,
-        request_hash=item.request_hash, revoked=bool(item.revoked))
+        request_hash=item.request_hash, revoked=bool(item.revoked),
+        poll_votes=json.loads(item.poll_votes) if item.poll_votes else {})
 
 
 # The seq of the event that journaled each status of an outbound message.
 _JOURNALED = {MessageStatus.SENT: MessageModel.journaled_sent,
               MessageStatus.DELIVERED: MessageModel.journaled_delivered,
-              MessageStatus.READ: MessageModel.journaled_read, MessageStatus.FAILED: MessageModel.journaled_failed}
+              MessageStatus.READ: MessageModel.journaled_read, MessageStatus.PLAYED: MessageModel.journaled_played,
+              MessageStatus.FAILED: MessageModel.journaled_failed}
 
 
 # Tries of one receipt against concurrent others (sent, delivered and read: a few at most).
@@ -172,6 +174,27 @@ class MessageRepository:
                 return replace(current, status=status)
             current = self.get(current.message_id)
         raise RuntimeError(f"message {record.message_id} kept changing; {status.value} not applied")
+
+    def record_vote(self, record: MessageRecord, voter: str, options: list[str], at: datetime) -> bool:
+        """`voter`'s vote in the poll `record`, replacing an earlier one of theirs (none chosen: the
+        vote is taken back); False when the poll holds a later vote of theirs already. Votes of
+        others applied at the same moment make it read the poll again and retry."""
+        current: MessageRecord | None = record
+        for _ in range(_ADVANCE_ATTEMPTS):
+            if current is None:
+                return False
+            votes = dict(current.poll_votes)
+            earlier = votes.get(voter)
+            if earlier is not None and earlier["at"] > iso_z(at):
+                return False
+            votes[voter] = {"options": options, "at": iso_z(at)}
+            condition = (MessageModel.poll_votes == json.dumps(current.poll_votes) if current.poll_votes
+                         else MessageModel.poll_votes.does_not_exist())
+            if update_if(MessageModel(message_id=current.message_id),
+                         [MessageModel.poll_votes.set(json.dumps(votes))], condition):
+                return True
+            current = self.get(current.message_id)
+        raise RuntimeError(f"poll {record.message_id} kept changing; a vote of {voter} not applied")
 
     def mark_revoked(self, record: MessageRecord) -> None:
         update_if(MessageModel(message_id=record.message_id), [MessageModel.revoked.set(True)],

@@ -72,7 +72,8 @@ class MediaInfo(Message):
     filename: str | None = None
 
 
-MessageStatusKind = Literal["message.sent", "message.delivered", "message.read", "message.failed"]
+# `message.played`: a voice or video note was played (after `message.read`).
+MessageStatusKind = Literal["message.sent", "message.delivered", "message.read", "message.played", "message.failed"]
 
 
 class MessageStatusEvent(Event):
@@ -112,6 +113,24 @@ class MessageRevokedEvent(Event):
     wa_id: str
     chat_jid: str
     sender_jid: str | None = None
+
+
+class StatusReceivedEvent(Event):
+    """A contact posted a status (story) this session can see (or this account posted one from
+    another device: `is_from_me`). `kind` is text, image or video; `text` the text or caption."""
+
+    type: Literal["status.received"] = "status.received"
+    message_id: str
+    wa_id: str
+    sender_jid: str
+    sender_phone: str | None = None
+    sender_lid: str | None = None
+    is_from_me: bool = False
+    kind: str
+    text: str | None = None
+    timestamp: datetime
+    media: MediaInfo | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class GroupJoinedEvent(Event):
@@ -156,7 +175,7 @@ GroupEvent = GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | Gro
 
 AnyEvent = Annotated[
     SessionStatusEvent | SessionQrEvent | MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent
-    | GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent,
+    | StatusReceivedEvent | GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent,
     Field(discriminator="type"),
 ]
 

@@ -11,4 +11,8 @@ from __future__ import annotations
 # Dev only: the simulated WhatsApp produces an event (`simulations.Simulations.simulate`).
 DEV_OPERATIONS = frozenset({"simulate"})
 
-ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS
+# Channels (newsletters): `engines.channels.ChannelOperations`.
+CHANNEL_OPERATIONS = frozenset({"create_channel", "followed_channels", "channel_info", "follow_channel",
+                                "unfollow_channel", "channel_messages"})
+
+ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS | CHANNEL_OPERATIONS
