@@ -39,6 +39,7 @@ from whatsam.metering.wiring import Billing, build_billing
 from whatsam.services.accounts import AccountService
 from whatsam.services.admin import AdminService
 from whatsam.services.api_keys import ApiKeyService
+from whatsam.services.channels import ChannelService
 from whatsam.services.dev_phone import DevPhone
 from whatsam.services.engine_calls import EngineCalls
 from whatsam.services.groups import GroupService
@@ -78,6 +79,7 @@ class Container:
     session_settings: SessionSettingsService
     engine_calls: EngineCalls
     groups: GroupService
+    channels: ChannelService
     webhooks: Webhooks
     billing: Billing
     admin: AdminService
@@ -133,6 +135,7 @@ def build(settings: Settings) -> Container:
         session_settings=SessionSettingsService(sessions, SessionSettingsRepository()),
         engine_calls=engine_calls,
         groups=GroupService(engine_calls, joined_groups, MediaStore(settings)),
+        channels=ChannelService(engine_calls),
         reaper=Reaper(settings, workers, leases, session_repo, queues, router, cache, ingestion,
                       stale_after=timedelta(seconds=settings.worker_stale_seconds)),
         webhooks=webhooks,

@@ -61,7 +61,8 @@ def _valid_path_value(caller: Caller, name: str) -> str:
             "webhook_id": "whk_" + "0" * 25, "delivery_id": "msg_" + "a" * 26, "worker_id": "worker-x",
             "message_id": "msg_" + "0" * 25, "month": "2024-02", "chat": "+14155552671",
             "phone": "+14155552671", "group": "120363000000000001@g.us",
-            "community": "120363000000000002@g.us", "code": "AbCdEf012345"}[name]
+            "community": "120363000000000002@g.us", "code": "AbCdEf012345",
+            "channel": "120363000000000003@newsletter"}[name]
 
 
 BAD_IDS = [("empty", ""), ("2-kb", "x" * 2048), ("other-kind", "usr_" + "0" * 25), ("percent-nul", "a%00b")]

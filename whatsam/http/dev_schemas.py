@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -13,24 +13,37 @@ GROUP_SIMULATIONS = ("group.added", "group.join", "group.leave", "group.promote"
                      "group.announce", "group.removed", "group.request", "group.message")
 
 
+# What each of the other simulations needs besides `type`.
+_NEEDS: dict[str, tuple[str, ...]] = {"poll.vote": ("phone", "message_id"), "status.post": ("phone", "text"),
+                                      "message.played": ("message_id",)}
+
+
 class DevSimulateRequest(Body):
     """Dev: make the simulated WhatsApp produce an event of spec §3.8 to 3.10. ``group.*`` types
     act in one of the session's simulated groups; the others are run by the simulated engine's
     ``dev_<type>`` method (`worker_fleet.engines.simulations`)."""
 
     type: Literal["group.added", "group.join", "group.leave", "group.promote", "group.demote", "group.subject",
-                  "group.announce", "group.removed", "group.request", "group.message"]
+                  "group.announce", "group.removed", "group.request", "group.message",
+                  "poll.vote", "status.post", "message.played"]
     group: str | None = Field(default=None, max_length=64, description="The group (group.* but group.added)")
     phone: str | None = Field(default=None, min_length=4, max_length=32,
                               description="Who acts: adds, joins, leaves, renames, posts, calls, writes")
     subject: Subject | None = None
     participants: list[Participant] = Field(default_factory=list, max_length=GROUP_SIZE_LIMIT)
     text: str | None = Field(default=None, max_length=4096)
+    message_id: str | None = Field(default=None, min_length=1, max_length=128,
+                                   description="poll.vote: the poll; message.played: the voice or video note "
+                                               "(our message id or WhatsApp's)")
+    options: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=12, description="poll.vote: the options chosen (none: the vote is taken back)")
 
     @model_validator(mode="after")
     def _group_simulations_name_who_acts(self) -> DevSimulateRequest:
-        if self.type in GROUP_SIMULATIONS and self.phone is None:
-            raise ValueError(f"`{self.type}` needs `phone`: who acts")
+        needs = _NEEDS.get(self.type, ("phone",) if self.type in GROUP_SIMULATIONS else ())
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"`{self.type}` needs `{missing[0]}`")
         return self
 
     def engine_fields(self) -> dict[str, Any]:

@@ -61,9 +61,10 @@ class SimulatedChannels:
                                       f"a channel name is 1 to {CHANNEL_NAME_MAX} characters")
         if description is not None and len(description) > CHANNEL_DESCRIPTION_MAX:
             raise ChannelRefusedError("channel_request_invalid", "the channel description is too long")
-        body: dict[str, Any] = {"jid": new_channel_jid(), "name": name.strip(), "description": description, "role": "owner",
-                "subscribers": 1, "created_at": int(time.time()), "posts": [],
-                "invite_code": "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(22))}
+        body: dict[str, Any] = {
+            "jid": new_channel_jid(), "name": name.strip(), "description": description, "role": "owner",
+            "subscribers": 1, "created_at": int(time.time()), "posts": [],
+            "invite_code": "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(22))}
         self._save_channel(body)
         return _info(body)
 
