@@ -105,12 +105,14 @@ def _dev_inbound(args: argparse.Namespace) -> int:
 
 
 def _dev_simulate(args: argparse.Namespace) -> int:
-    body: dict[str, Any] = {"type": args.type, "phone": args.phone}
-    for name in ("group", "subject", "text"):
+    body: dict[str, Any] = {"type": args.type}
+    for name in ("phone", "group", "subject", "text", "message_id"):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
     if args.participants:
         body["participants"] = args.participants
+    if args.options is not None:
+        body["options"] = args.options
     print(json.dumps(_call_dev_stack(f"/v1/dev/sessions/{args.session_id}/simulate", body, wait=False)), flush=True)
     return 0
 
@@ -151,15 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("--from", dest="sender", required=True, help="the contact's phone number")
     inbound.add_argument("--text", required=True)
     inbound.set_defaults(handler=_dev_inbound)
-    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event (groups)")
+    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event")
     simulate.add_argument("session_id")
     simulate.add_argument("type", help="group.added, group.join, group.leave, group.promote, group.demote, "
-                                       "group.subject, group.announce, group.removed, group.request, group.message")
-    simulate.add_argument("--phone", required=True, help="who acts")
+                                       "group.subject, group.announce, group.removed, group.request, group.message, "
+                                       "poll.vote, status.post, message.played")
+    simulate.add_argument("--phone", help="who acts (every type but message.played)")
     simulate.add_argument("--group", help="the group's JID (all but group.added)")
     simulate.add_argument("--subject")
     simulate.add_argument("--text")
     simulate.add_argument("--participant", dest="participants", action="append", help="repeatable")
+    simulate.add_argument("--message-id", help="poll.vote: the poll; message.played: the voice or video note")
+    simulate.add_argument("--option", dest="options", action="append", help="poll.vote: an option chosen (repeatable)")
     simulate.set_defaults(handler=_dev_simulate)
 
     from worker_fleet.main import add_arguments
