@@ -6,12 +6,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from whatsam.errors import AppError, NotFound, Unprocessable
 from whatsam.http.group_schemas import GROUP_SIZE_LIMIT, Participant, Subject
 from whatsam.http.schemas import Body
 
 GROUP_SIMULATIONS = ("group.added", "group.join", "group.leave", "group.promote", "group.demote", "group.subject",
                      "group.announce", "group.removed", "group.request", "group.message")
 
+
+# The simulated WhatsApp's refusals of a simulation → the error the API answers.
+SIMULATION_REFUSALS: dict[str, type[AppError]] = {
+    "message_not_found": NotFound, "poll_option_unknown": Unprocessable, "poll_too_many_options": Unprocessable,
+    "not_playable": Unprocessable}
 
 # What each of the other simulations needs besides `type`.
 _NEEDS: dict[str, tuple[str, ...]] = {"poll.vote": ("phone", "message_id"), "status.post": ("phone", "text"),
