@@ -17,7 +17,7 @@ import pytest
 
 from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 from tests.e2e.test_fleet import _cli
-from tests.e2e.test_groups import _call, _has, _hook, _hooks, _line
+from tests.e2e.test_groups import _call, _hooks, _line
 from tests.e2e.test_readme_walkthrough import run_as_written, walkthrough
 from tests.support.webhook_receiver import Receiver
 
@@ -45,6 +45,20 @@ def line(stack: DevProcess, receiver: Receiver) -> dict[str, str]:
     status, endpoint, _ = stack.request("POST", "/v1/webhooks", hook, token=account["token"])
     assert status == 201, endpoint
     return {**account, "secret": endpoint["secret"]}
+
+
+def _hook(payloads: list[dict[str, Any]], event_type: str, **match: Any) -> dict[str, Any]:
+    """The data of the first webhook of `event_type` whose data has `match`."""
+    for payload in payloads:
+        data = payload["data"]
+        if payload["type"] == event_type and all(data.get(k) == v for k, v in match.items()):
+            return dict(data)
+    raise AssertionError(f"no {event_type} {match} in {[p['type'] for p in payloads]}")
+
+
+def _has(event_type: str, **match: Any) -> Callable[[list[dict[str, Any]]], bool]:
+    return lambda payloads: any(p["type"] == event_type and all(p["data"].get(k) == v for k, v in match.items())
+                                for p in payloads)
 
 
 def _until(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 30) -> Any:
