@@ -141,7 +141,7 @@ def _check_status(to_jid: str, message: Outgoing) -> None:
         if message.background_argb is not None and not 0 <= message.background_argb <= 0xFFFFFFFF:
             raise EngineError("a status background is a 32-bit ARGB colour")
     elif to_jid == STATUS_JID and not isinstance(message, Image | Video):
-        raise EngineError(f"a status is a text, an image or a video, not a {outgoing_kind(message)}")
+        raise EngineError(f"a status is a text card (StatusText), an image or a video, not {type(message).__name__}")
 
 
 # WhatsApp's own limit: a message mentions at most a full group.
