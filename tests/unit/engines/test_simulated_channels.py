@@ -37,17 +37,17 @@ def test_create_follow_post_and_read_channels_and_they_migrate(tmp_path: pathlib
         assert [(p.server_id, p.text) for p in posts] == [(101, "second")]
         older = await client.channel_messages(mine.jid, before=posts[0].server_id)
         assert [p.text for p in older] == ["first"]
-        with pytest.raises(ChannelRefusedError, match="^not_channel_owner: "):
+        with pytest.raises(ChannelRefusedError, match=r"^not_channel_owner: "):
             await client.send(THEIRS, Text("not mine"))
-        with pytest.raises(ChannelRefusedError, match="^channel_request_invalid: "):
+        with pytest.raises(ChannelRefusedError, match=r"^channel_request_invalid: "):
             await client.unfollow_channel(mine.jid)
         await client.unfollow_channel(THEIRS)
         assert [c.jid for c in await client.followed_channels()] == [mine.jid]
         for missing in (client.channel_info("120363000000000010@newsletter"),
                         client.follow_channel("120363000000000010@newsletter")):
-            with pytest.raises(ChannelRefusedError, match="^channel_not_found: "):
+            with pytest.raises(ChannelRefusedError, match=r"^channel_not_found: "):
                 await missing
-        with pytest.raises(ChannelRefusedError, match="^channel_request_invalid: "):
+        with pytest.raises(ChannelRefusedError, match=r"^channel_request_invalid: "):
             await client.create_channel(" ")
         await client.stop()
 
@@ -72,10 +72,10 @@ def test_poll_votes_statuses_and_played_notes(tmp_path: pathlib.Path) -> None:
         assert vote.raw["poll_vote"] == {"poll_id": poll.message_id, "decrypted": True,
                                          "selected_hashes": [hashlib.sha256(b"Tea").hexdigest()]}
         for options, code in ((["Juice"], "poll_option_unknown"), (["Tea", "Coffee"], "poll_too_many_options")):
-            with pytest.raises(EngineRefusedError, match=f"^{code}: "):
+            with pytest.raises(EngineRefusedError, match=rf"^{code}: "):
                 await client.dev_poll_vote("+15550002222", poll.message_id, options)
         text = await client.send(ANN, Text("hi"))
-        with pytest.raises(EngineRefusedError, match="^message_not_found: "):
+        with pytest.raises(EngineRefusedError, match=r"^message_not_found: "):
             await client.dev_poll_vote("+15550002222", text.message_id, ["Tea"])
 
         await client.dev_status_post("+15550001111", "At the beach")
@@ -87,7 +87,7 @@ def test_poll_votes_statuses_and_played_notes(tmp_path: pathlib.Path) -> None:
         played = await recorder.wait_for(Receipt, where=lambda r: r.kind == "played")
         assert played.message_ids == (note.message_id,) and played.chat_jid == BOB
         song = await client.send(BOB, Audio(Media(b"OggS", "audio/ogg")))
-        with pytest.raises(EngineRefusedError, match="^not_playable: "):
+        with pytest.raises(EngineRefusedError, match=r"^not_playable: "):
             await client.dev_message_played(song.message_id)
         await client.stop()
 
