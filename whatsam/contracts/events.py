@@ -87,18 +87,15 @@ class MessageStatusEvent(Event):
     error: str | None = None
 
 
-class MessageReceivedEvent(Event):
-    """A message in one of the session's chats, written by a contact or by this account on
-    another device. Carries the chat JID and, where known, the sender's phone (PN) and LID."""
+class _Received(Event):
+    """What a received message and a received status share: who wrote it, where known with the
+    sender's phone (PN) and LID, and what it holds."""
 
-    type: Literal["message.received"] = "message.received"
     message_id: str
     wa_id: str
-    chat_jid: str
     sender_jid: str
     sender_phone: str | None = None
     sender_lid: str | None = None
-    is_group: bool = False
     is_from_me: bool = False
     kind: str
     text: str | None = None
@@ -108,6 +105,15 @@ class MessageReceivedEvent(Event):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class MessageReceivedEvent(_Received):
+    """A message in one of the session's chats (`chat_jid`), written by a contact or by this account
+    on another device."""
+
+    type: Literal["message.received"] = "message.received"
+    chat_jid: str
+    is_group: bool = False
+
+
 class MessageRevokedEvent(Event):
     type: Literal["message.revoked"] = "message.revoked"
     wa_id: str
@@ -115,22 +121,11 @@ class MessageRevokedEvent(Event):
     sender_jid: str | None = None
 
 
-class StatusReceivedEvent(Event):
+class StatusReceivedEvent(_Received):
     """A contact posted a status (story) this session can see (or this account posted one from
     another device: `is_from_me`). `kind` is text, image or video; `text` the text or caption."""
 
     type: Literal["status.received"] = "status.received"
-    message_id: str
-    wa_id: str
-    sender_jid: str
-    sender_phone: str | None = None
-    sender_lid: str | None = None
-    is_from_me: bool = False
-    kind: str
-    text: str | None = None
-    timestamp: datetime
-    media: MediaInfo | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class GroupJoinedEvent(Event):

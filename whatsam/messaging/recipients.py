@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import phonenumbers
 
@@ -69,6 +70,15 @@ def is_group(jid: str) -> bool:
 def is_valid_group(jid: str) -> bool:
     """A well-formed group JID (``<digits>[-<digits>]@g.us``)."""
     return bool(_GROUP.match(jid))
+
+
+def jid_from_path(raw: str, server: str, valid: Callable[[str], bool], *, what: str, code: str) -> str:
+    """A group or channel id from a path: its JID on `server`, or just its digits; else a 400 `code`."""
+    value = raw.strip()
+    candidate = value if "@" in value else f"{value}@{server}"
+    if not valid(candidate):
+        raise ValidationFailed(f"Not a {what} id; {what}s are `…@{server}` JIDs.", code=code, details={what: raw})
+    return candidate
 
 
 def mentions_of(to: str, mentions: list[str] | None, mention_all: bool) -> dict[str, object]:

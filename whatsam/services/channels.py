@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from whatsam.errors import AppError, Forbidden, NotFound, Unprocessable, ValidationFailed
+from whatsam.errors import AppError, Forbidden, NotFound, Unprocessable
 from whatsam.messaging import recipients
 from whatsam.services.engine_calls import EngineCalls, EngineFailed
 
@@ -23,12 +23,8 @@ _REFUSALS: dict[str, type[AppError]] = {
 
 def channel_jid(raw: str) -> str:
     """A channel id from the path: a ``…@newsletter`` JID, or its digits; else a 400."""
-    value = raw.strip()
-    candidate = value if "@" in value else f"{value}@newsletter"
-    if not recipients.is_valid_channel(candidate):
-        raise ValidationFailed("Not a channel id; channels are `…@newsletter` JIDs.", code="invalid_channel_id",
-                               details={"channel": raw})
-    return candidate
+    return recipients.jid_from_path(raw, "newsletter", recipients.is_valid_channel, what="channel",
+                                    code="invalid_channel_id")
 
 
 def channel_view(info: dict[str, Any]) -> dict[str, Any]:
