@@ -218,7 +218,9 @@ def test_bad_input_and_other_tenants(stack: DevProcess, line: dict[str, str]) ->
                                ({"type": "poll.vote", "phone": ANN, "message_id": poll["id"], "options": ["C"]}, 422,
                                 "poll_option_unknown"),
                                ({"type": "message.played", "message_id": poll["id"]}, 404, "message_not_found"),
-                               ({"type": "status.post", "phone": ANN}, 400, "validation_error")):
+                               ({"type": "status.post", "phone": ANN}, 400, "validation_error"),
+                               ({"type": "status.post", "phone": ANN, "text": "x", "group": "1@g.us"}, 400,
+                                "validation_error")):
         got, reply, _ = stack.request("POST", f"/v1/dev/sessions/{sid}/simulate", body, token=line["token"])
         assert (got, reply["error"]["code"]) == (status, code), (body, reply)
 

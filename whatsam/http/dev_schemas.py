@@ -22,6 +22,10 @@ SIMULATION_REFUSALS: dict[str, type[AppError]] = {
 # What each of the other simulations needs besides `type`.
 _NEEDS: dict[str, tuple[str, ...]] = {"poll.vote": ("phone", "message_id"), "status.post": ("phone", "text"),
                                       "message.played": ("message_id",)}
+# ... and what each of them takes at all.
+_TAKES: dict[str, frozenset[str]] = {"poll.vote": frozenset({"phone", "message_id", "options"}),
+                                     "status.post": frozenset({"phone", "text"}),
+                                     "message.played": frozenset({"message_id", "phone"})}
 
 
 class DevSimulateRequest(Body):
@@ -50,6 +54,10 @@ class DevSimulateRequest(Body):
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
             raise ValueError(f"`{self.type}` needs `{missing[0]}`")
+        takes = _TAKES.get(self.type)
+        extra = sorted(self.model_fields_set - {"type"} - takes) if takes is not None else []
+        if extra:
+            raise ValueError(f"`{extra[0]}` does not apply to `{self.type}`")
         return self
 
     def engine_fields(self) -> dict[str, Any]:
