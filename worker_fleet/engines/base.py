@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from worker_fleet.engines.channels import ChannelOperations
+
 # Re-exported: the engine's exceptions live in `errors`, shared with `groups`.
 from worker_fleet.engines.errors import EngineError as EngineError
 from worker_fleet.engines.errors import EngineNotConnectedError as EngineNotConnectedError
@@ -183,8 +185,9 @@ CHAT_PRESENCE_STATES: tuple[ChatPresenceState, ...] = ("composing", "recording",
 
 
 @runtime_checkable
-class EngineClient(GroupOperations, Protocol):
-    """One WhatsApp session held by this worker (its group calls: `groups.GroupOperations`)."""
+class EngineClient(GroupOperations, ChannelOperations, Protocol):
+    """One WhatsApp session held by this worker (its group calls: `groups.GroupOperations`, its
+    channel calls: `channels.ChannelOperations`)."""
 
     @property
     def session_id(self) -> str: ...
