@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
+from tests.support.openapi_routes import assert_documented
+
 pytestmark = pytest.mark.integration
 
 ROUTES = {("/v1/status", "post"), ("/v1/channels", "post"), ("/v1/channels", "get"),
@@ -21,18 +23,8 @@ def test_every_status_channel_and_vote_route_is_documented_with_its_schemas(modu
     document = module_api.call("GET", "/v1/openapi.json").body
     validate(document)
     schemas = document["components"]["schemas"]
-    for path, method in ROUTES:
-        op = document["paths"][path][method]
-        assert op["security"] == [{"bearerApiKey": []}, {"headerApiKey": []}], (path, method)
-        assert {"401", "404"} <= set(op["responses"]), (path, method)
-        if (path, method) in WITH_BODY:
-            ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-            assert ref.rsplit("/", 1)[1] in schemas
-        else:
-            assert "requestBody" not in op, (path, method)
-        success = next(code for code in op["responses"] if code.startswith("2"))
-        answer = op["responses"][success]["content"]["application/json"]["schema"]["$ref"]
-        assert answer.rsplit("/", 1)[1] in schemas, (path, method)
+    assert_documented(document, {(path, method): document["paths"][path][method] for path, method in ROUTES},
+                      with_body=WITH_BODY)
     channel_param = next(p for p in document["paths"]["/v1/channels/{channel}"]["get"]["parameters"]
                          if p["name"] == "channel")
     assert channel_param["schema"]["pattern"] == "^[0-9]{5,30}(@newsletter)?$"
