@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 from tests.e2e.test_fleet import _cli
 from tests.e2e.test_groups import _call, _hooks, _line
+from tests.e2e.test_groups import receiver as receiver  # the module-scoped webhook receiver fixture
 from tests.e2e.test_readme_walkthrough import run_as_written, walkthrough
 from tests.support.webhook_receiver import Receiver
 
@@ -29,13 +30,6 @@ ANN, BOB = "+14155552671", "+447911123456"
 ANN_JID, BOB_JID = "14155552671@s.whatsapp.net", "447911123456@s.whatsapp.net"
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 64).decode()
 OGG = base64.b64encode(b"OggS" + b"\0" * 64).decode()
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")
