@@ -5,6 +5,7 @@ from chalicelib import (
     accounts,
     admin,
     billing,
+    channels,
     contacts,
     dashboard,
     dev,
@@ -14,6 +15,7 @@ from chalicelib import (
     messages,
     profile,
     sessions,
+    status_posts,
     webhooks,
 )
 
@@ -23,7 +25,7 @@ from whatsam.http import middleware
 app = Chalice(app_name="whatsam")
 middleware.install(app)
 for blueprint in (dashboard.bp, health.bp, accounts.bp, sessions.bp, fleet.bp, messages.bp, webhooks.bp, billing.bp,
-                  admin.bp, groups.bp, profile.bp, contacts.bp):
+                  admin.bp, groups.bp, profile.bp, contacts.bp, channels.bp, status_posts.bp):
     app.register_blueprint(blueprint)
 if get_settings().dev_mode:
     app.register_blueprint(dev.bp)

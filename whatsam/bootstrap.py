@@ -41,6 +41,7 @@ from whatsam.services.accounts import AccountService
 from whatsam.services.admin import AdminService
 from whatsam.services.api_keys import ApiKeyService
 from whatsam.services.contacts import ContactService
+from whatsam.services.channels import ChannelService
 from whatsam.services.dev_phone import DevPhone
 from whatsam.services.engine_calls import EngineCalls
 from whatsam.services.groups import GroupService
@@ -89,6 +90,7 @@ class Container:
     contacts: ContactService
     # Every phone<->LID pair each session learnt (`IdentityMap.learn` for history sync too).
     identities: IdentityMap
+    channels: ChannelService
     webhooks: Webhooks
     billing: Billing
     admin: AdminService
@@ -149,6 +151,7 @@ def build(settings: Settings) -> Container:
         engine_calls=engine_calls,
         groups=GroupService(engine_calls, joined_groups, MediaStore(settings)),
         profile=ProfileService(engine_calls, MediaStore(settings)),
+        channels=ChannelService(engine_calls),
         reaper=Reaper(settings, workers, leases, session_repo, queues, router, cache, ingestion,
                       stale_after=timedelta(seconds=settings.worker_stale_seconds)),
         webhooks=webhooks,

@@ -106,13 +106,15 @@ def _dev_inbound(args: argparse.Namespace) -> int:
 
 def _dev_simulate(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"type": args.type}
-    for name in ("phone", "group", "subject", "text", "state", "name", "business_name"):
+    for name in ("phone", "group", "subject", "text", "state", "name", "business_name", "message_id"):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
     if args.video:
         body["video"] = True
     if args.participants:
         body["participants"] = args.participants
+    if args.options is not None:
+        body["options"] = args.options
     print(json.dumps(_call_dev_stack(f"/v1/dev/sessions/{args.session_id}/simulate", body, wait=False)), flush=True)
     return 0
 
@@ -153,12 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("--from", dest="sender", required=True, help="the contact's phone number")
     inbound.add_argument("--text", required=True)
     inbound.set_defaults(handler=_dev_inbound)
-    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event (groups, contacts)")
+    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event")
     simulate.add_argument("session_id")
     simulate.add_argument("type", help="group.added, group.join, group.leave, group.promote, group.demote, "
                                        "group.subject, group.announce, group.removed, group.request, group.message, "
-                                       "call.ring, presence.update, chat.presence, contact.lid_message, contact.saved")
-    simulate.add_argument("--phone", help="who acts (required by group.* and contact.saved)")
+                                       "call.ring, presence.update, chat.presence, contact.lid_message, contact.saved, "
+                                       "poll.vote, status.post, message.played")
+    simulate.add_argument("--phone", help="who acts (every type but message.played and contact.lid_message)")
     simulate.add_argument("--group", help="the group's JID (all but group.added)")
     simulate.add_argument("--subject")
     simulate.add_argument("--text")
@@ -168,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--video", action="store_true", help="call.ring: a video call")
     simulate.add_argument("--name", help="contact.*: push name (lid_message) or address-book name (saved)")
     simulate.add_argument("--business-name", dest="business_name", help="contact.saved: a business profile's name")
+    simulate.add_argument("--message-id", help="poll.vote: the poll; message.played: the voice or video note")
+    simulate.add_argument("--option", dest="options", action="append", help="poll.vote: an option chosen (repeatable)")
     simulate.set_defaults(handler=_dev_simulate)
 
     from worker_fleet.main import add_arguments

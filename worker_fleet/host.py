@@ -83,6 +83,9 @@ from worker_fleet.supervisor import ShardGone, ShardOperationError, ShardSupervi
 
 log = logging.getLogger("whatsam.host")
 
+RECEIPT_STATUS: dict[str, MessageStatusKind] = {"delivered": "message.delivered", "read": "message.read",
+                                                "played": "message.played"}
+
 # A card disconnected or logged out after a connect was asked for (ENDED_BY_OWNER, newer
 # version) has overtaken that connect.
 
@@ -347,7 +350,7 @@ class SessionHost:
         elif isinstance(event, TemporaryBan):
             self._end(hosted, "banned", reason=event.code)
         elif isinstance(event, Receipt):
-            kind: MessageStatusKind = "message.read" if event.kind in ("read", "played") else "message.delivered"
+            kind: MessageStatusKind = RECEIPT_STATUS[event.kind]
             for wa_id in event.message_ids:
                 self._emit_message(hosted, kind, {"wa_id": wa_id, "chat_jid": event.chat_jid,
                                                   "phone": event.sender_phone, "lid": event.sender_lid})

@@ -1,5 +1,6 @@
 """Inbound messages: an engine's `MessageReceived` becomes a `message.received` event (or
-`message.revoked`), its media copied to the media bucket so the API can hand out links."""
+`message.revoked`; a post in ``status@broadcast`` a `status.received`), its media copied to the
+media bucket so the API can hand out links."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from whatsam.contracts.events import MediaInfo, MessageReceivedEvent, MessageRevokedEvent
+from whatsam.contracts.events import MediaInfo, MessageReceivedEvent, MessageRevokedEvent, StatusReceivedEvent
 from whatsam.messaging.media import MediaStore
 from whatsam.messaging.record import inbound_message_id
 from worker_fleet.engines.base import MessageReceived
@@ -18,6 +19,9 @@ log = logging.getLogger("whatsam.inbound")
 
 MEDIA_KINDS = frozenset({"image", "video", "audio", "document", "sticker"})
 DETAIL_KEYS = ("media", "location", "contacts", "poll", "poll_vote", "reaction", "edit", "quote")
+# Where WhatsApp delivers contacts' statuses (stories).
+STATUS_BROADCAST = "status@broadcast"
+InboundEvent = MessageReceivedEvent | MessageRevokedEvent | StatusReceivedEvent
 
 ShardCall = Callable[..., Any]
 
@@ -27,8 +31,7 @@ class InboundMessages:
         self._media = media
         self._call = call
 
-    def to_event(self, envelope: dict[str, Any],
-                 message: MessageReceived) -> MessageReceivedEvent | MessageRevokedEvent:
+    def to_event(self, envelope: dict[str, Any], message: MessageReceived) -> InboundEvent:
         session_id = envelope["session_id"]
         if message.kind == "revoke":
             target = (message.raw.get("revoke") or {}).get("target") or {}
@@ -39,6 +42,11 @@ class InboundMessages:
         # The documented, typed parts only; the raw protobuf dicts stay out of webhooks.
         details = {k: message.raw[k] for k in DETAIL_KEYS if message.raw.get(k) is not None}
         phone, lid = self._sender_identities(session_id, message)
+        if message.chat_jid == STATUS_BROADCAST:
+            return StatusReceivedEvent(
+                **envelope, message_id=message_id, wa_id=message.message_id, sender_jid=message.sender_jid,
+                sender_phone=phone, sender_lid=lid, is_from_me=message.is_from_me,
+                kind=message.kind, text=message.text, timestamp=message.timestamp, media=media, details=details)
         return MessageReceivedEvent(
             **envelope, message_id=message_id, wa_id=message.message_id, chat_jid=message.chat_jid,
             sender_jid=message.sender_jid, sender_phone=phone, sender_lid=lid,

@@ -19,6 +19,7 @@ from worker_fleet.engines.outgoing import (
     Poll,
     Reaction,
     Revoke,
+    StatusText,
     Sticker,
     Text,
     Video,
@@ -35,24 +36,34 @@ class UnsendableMessage(Exception):
 def build_outgoing(kind: str, payload: dict[str, Any], resolve: ResolveRef, load_media: LoadMedia) -> Outgoing:
     quote = resolve(payload["reply_to"]) if payload.get("reply_to") else None
     mentions: Any = {"mentions": tuple(payload.get("mentions") or ()), "mention_all": bool(payload.get("mention_all"))}
+    # A forwarded message is labelled so; image, video and audio may be view-once.
+    forwarded: Any = {"forwarded": bool(payload.get("forwarded"))}
+    once: Any = {"view_once": bool(payload.get("view_once")), **forwarded}
+    if kind == "text" and payload.get("status") is not None:
+        style = payload["status"]
+        return StatusText(text=payload["text"], background_argb=style.get("background_argb"), font=style.get("font"))
     if kind == "text":
-        return Text(text=payload["text"], link_preview=bool(payload.get("link_preview")), quote=quote, **mentions)
+        return Text(text=payload["text"], link_preview=bool(payload.get("link_preview")), quote=quote, **mentions,
+                    **forwarded)
     if kind == "image":
-        return Image(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote, **mentions)
+        return Image(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote, **mentions,
+                     **once)
     if kind == "video":
-        return Video(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote, **mentions)
+        return Video(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote, **mentions,
+                     **once)
     if kind == "document":
         return Document(media=load_media(payload["media"]), caption=payload.get("caption"), quote=quote,
-                        **mentions)
+                        **mentions, **forwarded)
     if kind == "audio":
-        return Audio(media=load_media(payload["media"]), voice_note=bool(payload.get("voice_note")), quote=quote)
+        return Audio(media=load_media(payload["media"]), voice_note=bool(payload.get("voice_note")), quote=quote,
+                     **once)
     if kind == "sticker":
-        return Sticker(media=load_media(payload["media"]), quote=quote)
+        return Sticker(media=load_media(payload["media"]), quote=quote, **forwarded)
     if kind == "location":
         return Location(latitude=payload["latitude"], longitude=payload["longitude"], name=payload.get("name"),
-                        address=payload.get("address"), quote=quote)
+                        address=payload.get("address"), quote=quote, **forwarded)
     if kind == "contact":
-        return Contact(display_name=payload["display_name"], vcard=payload["vcard"], quote=quote)
+        return Contact(display_name=payload["display_name"], vcard=payload["vcard"], quote=quote, **forwarded)
     if kind == "poll":
         poll = payload["poll"]
         return Poll(name=poll["name"], options=tuple(poll["options"]),

@@ -3,7 +3,7 @@
 from chalice import Blueprint
 
 from whatsam.bootstrap import container
-from whatsam.http.dev_schemas import GROUP_SIMULATIONS, DevSimulateRequest, Simulated
+from whatsam.http.dev_schemas import GROUP_SIMULATIONS, SIMULATION_REFUSALS, DevSimulateRequest, Simulated
 from whatsam.http.endpoint import Call, endpoint
 from whatsam.http.params import IntQuery
 from whatsam.http.presenters import session_view
@@ -51,5 +51,9 @@ def dev_simulate(call: Call, session_id: str) -> dict:
     if body.type in GROUP_SIMULATIONS:
         return services.groups.simulate(card, body.type, phone=body.phone or "", group=body.group,
                                         subject=body.subject, participants=body.participants, text=body.text)
-    result = services.engine_calls.ask(card.session_id, "simulate", type=body.type, **body.engine_fields())
+    fields = body.engine_fields()
+    if body.message_id is not None:
+        # The simulated WhatsApp knows messages by WhatsApp's id.
+        fields["message_id"] = services.messaging.wa_id_of(card.session_id, body.message_id)
+    result = services.engine_calls.ask(card.session_id, "simulate", SIMULATION_REFUSALS, type=body.type, **fields)
     return {"type": body.type, "result": result}

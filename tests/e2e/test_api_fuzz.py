@@ -52,8 +52,10 @@ def credentials(stack: DevProcess) -> dict[str, str]:
 # (which credential, which routes): API-key routes with the key, the rest with the token.
 # Logout is left out: it would end the token the rest of the run uses.
 RUNS = [
-    ("key", ["--include-path-regex", "^/v1/(messages|media|chats|contacts|groups|communities|session$)"]),
-    ("token", ["--exclude-path-regex", "^/v1/(messages|media|chats|contacts|groups|communities|session$|auth/logout)"]),
+    ("key", ["--include-path-regex",
+             "^/v1/(messages|media|chats|contacts|groups|communities|channels|status|session$)"]),
+    ("token", ["--exclude-path-regex",
+               "^/v1/(messages|media|chats|contacts|groups|communities|channels|status|session$|auth/logout)"]),
 ]
 
 

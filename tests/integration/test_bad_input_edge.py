@@ -62,7 +62,8 @@ def _valid_path_value(caller: Caller, name: str) -> str:
             "message_id": "msg_" + "0" * 25, "month": "2024-02", "chat": "+14155552671",
             "group": "120363000000000001@g.us",
             "community": "120363000000000002@g.us", "code": "AbCdEf012345", "contact": "+14155552671",
-            "call_id": "ABCDEF0123456789", "lid": "123456789012345@lid"}[name]
+            "call_id": "ABCDEF0123456789", "lid": "123456789012345@lid",
+            "channel": "120363000000000003@newsletter"}[name]
 
 
 BAD_IDS = [("empty", ""), ("2-kb", "x" * 2048), ("other-kind", "usr_" + "0" * 25), ("percent-nul", "a%00b")]
@@ -86,7 +87,7 @@ def test_a_malformed_path_id_is_a_4xx_on_every_route(caller: Caller, chalice_app
             if url.endswith("/"):
                 # The router drops a trailing slash, as API Gateway does: another route, or none, answers
                 # (`/v1/groups/invites/` is `/v1/groups/{group}` with a group id that cannot be one: 400;
-                # `/v1/contacts/` is the contact list, which needs the caller's session connected: 409).
+                # `/v1/contacts/` and `/v1/channels/` are lists that need the caller's session connected: 409).
                 assert reply.status in (200, 400, 404, 405, 409), (method, url, reply.status, reply.body)
                 continue
             check_error(reply, 404 if declared.not_found else 400, declared.code)

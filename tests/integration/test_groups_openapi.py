@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
+from tests.support.openapi_routes import assert_documented
+
 pytestmark = pytest.mark.integration
 
 WITH_BODY = {("/v1/groups", "post"), ("/v1/groups/{group}", "patch"), ("/v1/groups/{group}/picture", "put"),
@@ -17,24 +19,6 @@ WITH_BODY = {("/v1/groups", "post"), ("/v1/groups/{group}", "patch"), ("/v1/grou
 WITHOUT_ANSWER = {("/v1/groups/{group}/picture", "delete"), ("/v1/groups/{group}/leave", "post")}
 
 
-def check_documented(routes: dict[tuple[str, str], Any], schemas: dict[str, Any], with_body: set[tuple[str, str]],
-                     without_answer: set[tuple[str, str]]) -> None:
-    """Each route (but dev ones) takes the session API key; its body and answer name a schema."""
-    for (path, method), op in routes.items():
-        if not path.startswith("/v1/dev/"):
-            assert op["security"] == [{"bearerApiKey": []}, {"headerApiKey": []}], (path, method)
-            assert {"401", "409", "504"} <= set(op["responses"]), (path, method)
-        if (path, method) in with_body:
-            ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-            assert ref.rsplit("/", 1)[1] in schemas
-        else:
-            assert "requestBody" not in op, (path, method)
-        success = next(code for code in op["responses"] if code.startswith("2"))
-        if (path, method) not in without_answer:
-            answer = op["responses"][success]["content"]["application/json"]["schema"]["$ref"]
-            assert answer.rsplit("/", 1)[1] in schemas, (path, method)
-
-
 def test_every_group_route_is_documented_with_its_schemas(module_api: Any) -> None:
     document = module_api.call("GET", "/v1/openapi.json").body
     validate(document)
@@ -42,10 +26,8 @@ def test_every_group_route_is_documented_with_its_schemas(module_api: Any) -> No
     routes = {(path, method): op for path, ops in document["paths"].items() for method, op in ops.items()
               if path.startswith(("/v1/groups", "/v1/communities")) or path.endswith("/simulate")}
     assert len(routes) == 19, sorted(routes)  # 14 group, 4 community, 1 dev
-    for (path, method), op in routes.items():
-        if not path.startswith("/v1/dev/"):
-            assert {"404"} <= set(op["responses"]), (path, method)
-    check_documented(routes, schemas, WITH_BODY, WITHOUT_ANSWER)
+    assert_documented(document, routes, with_body=WITH_BODY, without_answer=WITHOUT_ANSWER,
+                      errors=("401", "404", "409", "504"))
     group = schemas["Group"]
     assert {"jid", "subject"} <= set(group["required"]) and "participants" in group["properties"]
     assert schemas["ParticipantsRequest"]["properties"]["participants"]["maxItems"] == 1024

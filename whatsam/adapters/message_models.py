@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -76,10 +76,14 @@ class MessageModel(Model):
     error = UnicodeAttribute(null=True)
     request_hash = UnicodeAttribute(null=True)
     revoked = BooleanAttribute(default=False)
+    # A poll's votes, {voter JID: {"options": [...], "at": ISO time}}: each voter's latest, one map
+    # entry per voter so that votes written at once never contend.
+    poll_votes: MapAttribute[str, object] = MapAttribute(null=True)
     # Seq of the journaled event of each status: one journal entry (and webhook) per status.
     journaled_sent = NumberAttribute(null=True)
     journaled_delivered = NumberAttribute(null=True)
     journaled_read = NumberAttribute(null=True)
+    journaled_played = NumberAttribute(null=True)
     journaled_failed = NumberAttribute(null=True)
     ttl = NumberAttribute(null=True)
     pending_index = PendingIndex()

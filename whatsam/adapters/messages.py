@@ -13,9 +13,10 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.operand import Path
 from pynamodb.models import Model
 
 from whatsam.adapters.conditions import save_if, update_if
@@ -34,13 +35,15 @@ def _record(item: MessageModel) -> MessageRecord:
         sending_fence=int(item.sending_fence) if item.sending_fence is not None else None,
         handed_fence=int(item.handed_fence) if item.handed_fence is not None else None,
         attempts=int(item.attempts or 0), wa_id=item.wa_id, timeline=json.loads(item.timeline), error=item.error,
-        request_hash=item.request_hash, revoked=bool(item.revoked))
+        request_hash=item.request_hash, revoked=bool(item.revoked),
+        poll_votes=item.poll_votes.as_dict() if item.poll_votes else {})
 
 
 # The seq of the event that journaled each status of an outbound message.
 _JOURNALED = {MessageStatus.SENT: MessageModel.journaled_sent,
               MessageStatus.DELIVERED: MessageModel.journaled_delivered,
-              MessageStatus.READ: MessageModel.journaled_read, MessageStatus.FAILED: MessageModel.journaled_failed}
+              MessageStatus.READ: MessageModel.journaled_read, MessageStatus.PLAYED: MessageModel.journaled_played,
+              MessageStatus.FAILED: MessageModel.journaled_failed}
 
 
 # Tries of one receipt against concurrent others (sent, delivered and read: a few at most).
@@ -172,6 +175,18 @@ class MessageRepository:
                 return replace(current, status=status)
             current = self.get(current.message_id)
         raise RuntimeError(f"message {record.message_id} kept changing; {status.value} not applied")
+
+    def record_vote(self, record: MessageRecord, voter: str, options: list[str], at: datetime) -> bool:
+        """`voter`'s vote in the poll `record`, replacing an earlier one of theirs (none chosen: the
+        vote is taken back); False when the poll holds a later vote of theirs already (or is gone).
+        Each voter is one entry of the poll's map, so others' votes written at once never collide."""
+        item, stamp = MessageModel(message_id=record.message_id), iso_z(at)
+        # A nested SET needs its map: made once, by whichever vote comes first.
+        update_if(item, [MessageModel.poll_votes.set({})],
+                  MessageModel.message_id.exists() & MessageModel.poll_votes.does_not_exist())
+        entry = cast(Path, MessageModel.poll_votes[voter])  # a raw map's element is a document path
+        return update_if(item, [entry.set({"options": options, "at": stamp})],
+                         MessageModel.poll_votes.exists() & (entry.does_not_exist() | (entry["at"] <= stamp)))
 
     def mark_revoked(self, record: MessageRecord) -> None:
         update_if(MessageModel(message_id=record.message_id), [MessageModel.revoked.set(True)],

@@ -72,7 +72,8 @@ class MediaInfo(Message):
     filename: str | None = None
 
 
-MessageStatusKind = Literal["message.sent", "message.delivered", "message.read", "message.failed"]
+# `message.played`: a voice or video note was played (after `message.read`).
+MessageStatusKind = Literal["message.sent", "message.delivered", "message.read", "message.played", "message.failed"]
 
 
 class MessageStatusEvent(Event):
@@ -89,18 +90,15 @@ class MessageStatusEvent(Event):
     lid: str | None = None
 
 
-class MessageReceivedEvent(Event):
-    """A message in one of the session's chats, written by a contact or by this account on
-    another device. Carries the chat JID and, where known, the sender's phone (PN) and LID."""
+class _Received(Event):
+    """What a received message and a received status share: who wrote it, where known with the
+    sender's phone (PN) and LID, and what it holds."""
 
-    type: Literal["message.received"] = "message.received"
     message_id: str
     wa_id: str
-    chat_jid: str
     sender_jid: str
     sender_phone: str | None = None
     sender_lid: str | None = None
-    is_group: bool = False
     is_from_me: bool = False
     kind: str
     text: str | None = None
@@ -110,11 +108,27 @@ class MessageReceivedEvent(Event):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class MessageReceivedEvent(_Received):
+    """A message in one of the session's chats (`chat_jid`), written by a contact or by this account
+    on another device."""
+
+    type: Literal["message.received"] = "message.received"
+    chat_jid: str
+    is_group: bool = False
+
+
 class MessageRevokedEvent(Event):
     type: Literal["message.revoked"] = "message.revoked"
     wa_id: str
     chat_jid: str
     sender_jid: str | None = None
+
+
+class StatusReceivedEvent(_Received):
+    """A contact posted a status (story) this session can see (or this account posted one from
+    another device: `is_from_me`). `kind` is text, image or video; `text` the text or caption."""
+
+    type: Literal["status.received"] = "status.received"
 
 
 class GroupJoinedEvent(Event):
@@ -204,7 +218,7 @@ ContactEvent = PresenceUpdatedEvent | ChatPresenceEvent | CallReceivedEvent | Ca
 
 AnyEvent = Annotated[
     SessionStatusEvent | SessionQrEvent | MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent
-    | GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent
+    | StatusReceivedEvent | GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent
     | PresenceUpdatedEvent | ChatPresenceEvent | CallReceivedEvent | CallEndedEvent,
     Field(discriminator="type"),
 ]

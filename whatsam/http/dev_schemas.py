@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from whatsam.errors import AppError, NotFound, Unprocessable
 from whatsam.http.group_schemas import GROUP_SIZE_LIMIT, Participant, Subject
 from whatsam.http.schemas import Body, Name
 
 GROUP_SIMULATIONS = ("group.added", "group.join", "group.leave", "group.promote", "group.demote", "group.subject",
                      "group.announce", "group.removed", "group.request", "group.message")
-PROFILE_SIMULATIONS = ("call.ring", "presence.update", "chat.presence")
+
+
+# The simulated WhatsApp's refusals of a simulation → the error the API answers.
+SIMULATION_REFUSALS: dict[str, type[AppError]] = {
+    "message_not_found": NotFound, "poll_option_unknown": Unprocessable, "poll_too_many_options": Unprocessable,
+    "not_playable": Unprocessable}
+
+# What each of the other simulations needs besides `type`.
+_NEEDS: dict[str, tuple[str, ...]] = {"poll.vote": ("phone", "message_id"), "status.post": ("phone", "text"),
+                                      "message.played": ("message_id",), "call.ring": ("phone",),
+                                      "presence.update": ("phone",), "chat.presence": ("phone",),
+                                      "contact.saved": ("phone",)}
+# ... and what each of them takes at all.
+_TAKES: dict[str, frozenset[str]] = {"poll.vote": frozenset({"phone", "message_id", "options"}),
+                                     "status.post": frozenset({"phone", "text"}),
+                                     "message.played": frozenset({"message_id", "phone"}),
+                                     "call.ring": frozenset({"phone", "video"}),
+                                     "presence.update": frozenset({"phone", "state"}),
+                                     "chat.presence": frozenset({"phone", "state", "group"}),
+                                     "contact.lid_message": frozenset({"phone", "name", "text"}),
+                                     "contact.saved": frozenset({"phone", "name", "business_name"})}
 
 
 class DevSimulateRequest(Body):
@@ -22,7 +43,8 @@ class DevSimulateRequest(Body):
 
     type: Literal["group.added", "group.join", "group.leave", "group.promote", "group.demote", "group.subject",
                   "group.announce", "group.removed", "group.request", "group.message", "call.ring", "presence.update",
-                  "chat.presence", "contact.lid_message", "contact.saved"]
+                  "chat.presence", "contact.lid_message", "contact.saved", "poll.vote", "status.post",
+                  "message.played"]
     group: str | None = Field(default=None, max_length=64, description="The group (group.* but group.added)")
     phone: str | None = Field(default=None, min_length=4, max_length=32,
                               description="Who acts: adds, joins, leaves, renames, posts, calls, writes")
@@ -36,11 +58,22 @@ class DevSimulateRequest(Body):
     name: Name | None = Field(default=None, description="contact.*: the push name (lid_message) or the "
                                                        "address-book name (saved)")
     business_name: Name | None = Field(default=None, description="contact.saved: a business profile's name")
+    message_id: str | None = Field(default=None, min_length=1, max_length=128,
+                                   description="poll.vote: the poll; message.played: the voice or video note "
+                                               "(our message id or WhatsApp's)")
+    options: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=12, description="poll.vote: the options chosen (none: the vote is taken back)")
 
     @model_validator(mode="after")
     def _group_simulations_name_who_acts(self) -> DevSimulateRequest:
-        if self.type in (*GROUP_SIMULATIONS, *PROFILE_SIMULATIONS) and self.phone is None:
-            raise ValueError(f"`{self.type}` needs `phone`: who acts")
+        needs = _NEEDS.get(self.type, ("phone",) if self.type in GROUP_SIMULATIONS else ())
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"`{self.type}` needs `{missing[0]}`")
+        takes = _TAKES.get(self.type)
+        extra = sorted(self.model_fields_set - {"type"} - takes) if takes is not None else []
+        if extra:
+            raise ValueError(f"`{extra[0]}` does not apply to `{self.type}`")
         return self
 
     def engine_fields(self) -> dict[str, Any]:

@@ -76,6 +76,10 @@ PATH_PARAMS: dict[str, PathParam] = {
     "community": PathParam(pattern=r"[0-9]{5,30}(-[0-9]{5,20})?(@g\.us)?", max_length=56,
                            description="The community's JID (`…@g.us`) or its digits", code="invalid_group_id",
                            message="Not a community id; communities are `…@g.us` JIDs.", not_found=False),
+    # A channel (newsletter) JID, or its digits: `recipients.is_valid_channel`.
+    "channel": PathParam(pattern=r"[0-9]{5,30}(@newsletter)?", max_length=41,
+                         description="The channel's JID (`…@newsletter`) or its digits", code="invalid_channel_id",
+                         message="Not a channel id; channels are `…@newsletter` JIDs.", not_found=False),
     # `contracts.groups.invite_code_of`: letters and digits.
     "code": PathParam(pattern="[A-Za-z0-9]+", max_length=64, description="An invite code",
                       code="invalid_invite", message="Not an invite code.", not_found=False),

@@ -1,9 +1,10 @@
 """Recipients as WhatsApp JIDs: phone numbers in any common format become
-`<E.164 digits>@s.whatsapp.net`; group and LID JIDs are accepted as they are."""
+`<E.164 digits>@s.whatsapp.net`; group, LID and channel (newsletter) JIDs are accepted as they are."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import phonenumbers
 
@@ -13,6 +14,8 @@ USER_SERVER = "s.whatsapp.net"
 _GROUP = re.compile(r"^\d{5,30}(-\d{5,20})?@g\.us$")
 _LID = re.compile(r"^\d{5,30}@lid$")
 _USER = re.compile(r"^(\d{7,15})@s\.whatsapp\.net$")
+# A channel (newsletter); sending to one needs this account to own it.
+_CHANNEL = re.compile(r"^\d{5,30}@newsletter$")
 
 
 def phone_digits(raw: str) -> str | None:
@@ -28,13 +31,14 @@ def phone_digits(raw: str) -> str | None:
 
 
 def to_jid(raw: str) -> str:
-    """The JID to send to, or a 400 `invalid_recipient` that says what was wrong."""
+    """The JID to send to (a person, group or channel), or a 400 `invalid_recipient` that says what
+    was wrong."""
     value = raw.strip()
     if "@" in value:
         user = _USER.match(value)
         if user and phone_digits(user.group(1)):
             return value
-        if _GROUP.match(value) or _LID.match(value):
+        if _GROUP.match(value) or _LID.match(value) or _CHANNEL.match(value):
             return value
         raise ValidationFailed("Not a WhatsApp JID we can send to.", code="invalid_recipient", details={"to": raw})
     digits = phone_digits(value)
@@ -49,6 +53,16 @@ def phone_of(jid: str) -> str | None:
     return user.group(1) if user else None
 
 
+def is_person(jid: str) -> bool:
+    """A phone or LID JID: someone's chat, not a group, channel or status."""
+    return bool(_USER.match(jid) or _LID.match(jid))
+
+
+def is_valid_channel(jid: str) -> bool:
+    """A well-formed channel JID (``<digits>@newsletter``)."""
+    return bool(_CHANNEL.match(jid))
+
+
 def is_group(jid: str) -> bool:
     return jid.endswith("@g.us")
 
@@ -56,6 +70,15 @@ def is_group(jid: str) -> bool:
 def is_valid_group(jid: str) -> bool:
     """A well-formed group JID (``<digits>[-<digits>]@g.us``)."""
     return bool(_GROUP.match(jid))
+
+
+def jid_from_path(raw: str, server: str, valid: Callable[[str], bool], *, what: str, code: str) -> str:
+    """A group or channel id from a path: its JID on `server`, or just its digits; else a 400 `code`."""
+    value = raw.strip()
+    candidate = value if "@" in value else f"{value}@{server}"
+    if not valid(candidate):
+        raise ValidationFailed(f"Not a {what} id; {what}s are `…@{server}` JIDs.", code=code, details={what: raw})
+    return candidate
 
 
 def mentions_of(to: str, mentions: list[str] | None, mention_all: bool) -> dict[str, object]:

@@ -30,6 +30,7 @@ class MessageRecord:
     error: str | None = None
     request_hash: str | None = None
     revoked: bool = False
+    poll_votes: dict[str, Any] = field(default_factory=dict)
 
 
 def inbound_message_id(session_id: str, wa_id: str) -> str:

@@ -67,22 +67,28 @@ class TextMessage(_Base, _Mentions):
     link_preview: Flag = False
 
 
+_VIEW_ONCE = Field(default=False, description="The recipient can open it once; then it is gone from their phone")
+
+
 class ImageMessage(_Base, _Mentions):
     type: Literal["image"]
     media: MediaInput
     caption: Caption | None = None
+    view_once: Flag = _VIEW_ONCE
 
 
 class VideoMessage(_Base, _Mentions):
     type: Literal["video"]
     media: MediaInput
     caption: Caption | None = None
+    view_once: Flag = _VIEW_ONCE
 
 
 class AudioMessage(_Base):
     type: Literal["audio"]
     media: MediaInput
     voice_note: Flag = False
+    view_once: Flag = _VIEW_ONCE
 
 
 class DocumentMessage(_Base, _Mentions):
@@ -168,9 +174,17 @@ class RevokeMessage(_Base):
     message_id: str = Field(min_length=1, max_length=128, description="The message to delete for everyone")
 
 
+class ForwardMessage(_Base):
+    """Send a stored message again, labelled "Forwarded" (text, media, location or contact)."""
+
+    type: Literal["forward"]
+    message_id: str = Field(min_length=1, max_length=128,
+                            description="The message to forward: our message id, or a WhatsApp message id")
+
+
 SendMessageRequest = Annotated[
     TextMessage | ImageMessage | VideoMessage | AudioMessage | DocumentMessage | StickerMessage | LocationMessage
-    | ContactMessage | PollMessage | ReactionMessage | EditMessage | RevokeMessage,
+    | ContactMessage | PollMessage | ReactionMessage | EditMessage | RevokeMessage | ForwardMessage,
     Field(discriminator="type"),
 ]
 
@@ -181,7 +195,7 @@ MENTIONING_TYPES = frozenset({"text", "image", "video", "document"})
 TARGETING_TYPES = frozenset({"reaction", "edit", "revoke"})
 
 MessageType = Literal["text", "image", "video", "audio", "document", "sticker", "location", "contact", "poll",
-                      "reaction", "edit", "revoke"]
+                      "reaction", "edit", "revoke", "forward"]
 
 
 class SendMessageBody(RootModel[SendMessageRequest]):

@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
+
+from pydantic import BaseModel
 
 from whatsam.adapters.cursors import decode_cursor, encode_cursor
 from whatsam.adapters.messages import JournalRepository, MessageRepository
@@ -21,7 +24,9 @@ from whatsam.domain.ids import new_id
 from whatsam.domain.model import SessionCard, SessionStatus, User, utcnow
 from whatsam.errors import Conflict, NotFound, Unprocessable, ValidationFailed
 from whatsam.messaging import recipients
+from whatsam.messaging.forwarding import forwarded_content
 from whatsam.messaging.media import MediaStore, StoredMedia, check_type, decode_base64
+from whatsam.messaging.polls import tally
 from whatsam.messaging.recipient_cap import RecipientCap
 from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.requests import (
@@ -30,10 +35,12 @@ from whatsam.messaging.requests import (
     TARGETING_TYPES,
     ContactMessage,
     EditMessage,
+    ForwardMessage,
     MediaInput,
     SendMessageRequest,
 )
 from whatsam.messaging.status import MessageStatus
+from whatsam.messaging.status_requests import STATUS_JID, StatusRequest, TextStatus, background_argb
 from whatsam.metering.counters import Metric, UsageCounters
 from whatsam.services.routing import CommandRouter
 
@@ -48,7 +55,7 @@ def idempotent_message_id(session_id: str, key: str) -> str:
     return f"msg_{digest[:25]}"
 
 
-def request_fingerprint(request: SendMessageRequest) -> str:
+def request_fingerprint(request: BaseModel) -> str:
     return hashlib.sha256(json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
@@ -89,6 +96,32 @@ class MessagingService:
 
     def accept(self, owner: User, session_id: str, request: SendMessageRequest,
                idempotency_key: str | None) -> MessageRecord:
+        def content(card: SessionCard, message_id: str) -> tuple[str, str, dict[str, Any]]:
+            chat_jid = recipients.to_jid(request.to)
+            if isinstance(request, ForwardMessage):
+                kind, payload = forwarded_content(self._source(card, request.message_id))
+                return chat_jid, kind, payload
+            return chat_jid, request.type, self._payload(card, request, message_id)
+
+        return self._accept(owner, session_id, request, idempotency_key, content)
+
+    def accept_status(self, owner: User, session_id: str, request: StatusRequest,
+                      idempotency_key: str | None) -> MessageRecord:
+        """A status (story) is a send to ``status@broadcast`` through the same outbox as messages."""
+        def content(card: SessionCard, message_id: str) -> tuple[str, str, dict[str, Any]]:
+            if isinstance(request, TextStatus):
+                payload: dict[str, Any] = {"text": request.text, "status": {
+                    "background_argb": background_argb(request.background_color), "font": request.font}}
+                return STATUS_JID, "text", payload
+            payload = {"media": self._store_media(card, request.type, request.media, message_id)}
+            if request.caption:
+                payload["caption"] = request.caption
+            return STATUS_JID, request.type, payload
+
+        return self._accept(owner, session_id, request, idempotency_key, content)
+
+    def _accept(self, owner: User, session_id: str, request: BaseModel, idempotency_key: str | None,
+                content: Callable[[SessionCard, str], tuple[str, str, dict[str, Any]]]) -> MessageRecord:
         card = self._sessions.get(session_id)
         if card is None:
             raise NotFound("No such session.", code="session_not_found")
@@ -105,12 +138,11 @@ class MessagingService:
         if card.status not in _ACCEPTS_SENDS:
             raise Conflict("The session is not connected; connect it (and scan the QR code) first.",
                            code="session_not_connected", details={"status": card.status.value})
-        chat_jid = recipients.to_jid(request.to)
-        payload = self._payload(card, request, message_id)
-        if request.type not in TARGETING_TYPES and not recipients.is_group(chat_jid):
+        chat_jid, kind, payload = content(card, message_id)
+        if kind not in TARGETING_TYPES and recipients.is_person(chat_jid):
             self._cap.admit(session_id, owner.tier, chat_jid)
         record = MessageRecord(message_id=message_id, session_id=session_id, tenant_id=card.tenant_id,
-                               direction="out", chat_jid=chat_jid, type=request.type, payload=payload,
+                               direction="out", chat_jid=chat_jid, type=kind, payload=payload,
                                status=MessageStatus.QUEUED, created_at=utcnow(),
                                send_seq=self._sessions.next_send_seq(session_id), request_hash=fingerprint)
         if not self._messages.add(record):
@@ -169,6 +201,14 @@ class MessagingService:
                                     details={"mimetype": payload["media"]["mimetype"]})
         return payload
 
+    def _source(self, card: SessionCard, ref: str) -> MessageRecord:
+        """A stored message of this session, by our id or WhatsApp's."""
+        source = (self._messages.get(ref) if ref.startswith("msg_")
+                  else self._messages.find_by_wa_id(card.session_id, ref))
+        if source is None or source.session_id != card.session_id:
+            raise NotFound("No such message in this session.", code="message_not_found", details={"message_id": ref})
+        return source
+
     def _reference(self, card: SessionCard, ref: str) -> dict[str, Any]:
         """A quoted or targeted message: ours by message id (resolved to WhatsApp's id when
         the worker sends, so it may still be queued now), or a raw WhatsApp id."""
@@ -210,6 +250,19 @@ class MessagingService:
         if record is None or record.session_id != session_id:
             raise NotFound("No such message.", code="message_not_found")
         return record
+
+    def wa_id_of(self, session_id: str, message_id: str) -> str:
+        """WhatsApp's id of our message `msg_…` (a 409 while it is not sent yet); any other id as given."""
+        if not message_id.startswith("msg_"):
+            return message_id
+        record = self.get(session_id, message_id)
+        if record.wa_id is None:
+            raise Conflict("The message is not sent yet.", code="message_not_sent", details={"message_id": message_id})
+        return record.wa_id
+
+    def votes(self, session_id: str, message_id: str) -> dict[str, Any]:
+        """The tally of a poll (each voter's latest vote); 422 `not_a_poll` for another message."""
+        return tally(self.get(session_id, message_id))
 
     def history(self, session_id: str, *, chat: str | None, cursor: str | None,
                 limit: int) -> tuple[list[MessageRecord], str | None]:

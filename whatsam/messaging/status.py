@@ -12,12 +12,13 @@ class MessageStatus(StrEnum):
     SENT = "sent"
     DELIVERED = "delivered"
     READ = "read"
+    PLAYED = "played"  # a voice or video note, after read
     FAILED = "failed"
     RECEIVED = "received"
 
 
 _RANK = {MessageStatus.QUEUED: 0, MessageStatus.SENDING: 1, MessageStatus.SENT: 2, MessageStatus.DELIVERED: 3,
-         MessageStatus.READ: 4, MessageStatus.RECEIVED: 4, MessageStatus.FAILED: 5}
+         MessageStatus.READ: 4, MessageStatus.RECEIVED: 4, MessageStatus.PLAYED: 5, MessageStatus.FAILED: 6}
 
 PENDING = frozenset({MessageStatus.QUEUED, MessageStatus.SENDING})
 

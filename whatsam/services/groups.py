@@ -48,12 +48,7 @@ _REFUSALS: dict[str, type[AppError]] = {
 
 def group_jid(raw: str) -> str:
     """A group id from the path: a ``…@g.us`` JID, or its digits; else a 400."""
-    value = raw.strip()
-    candidate = value if "@" in value else f"{value}@g.us"
-    if not recipients.is_valid_group(candidate):
-        raise ValidationFailed("Not a group id; groups are `…@g.us` JIDs.", code="invalid_group_id",
-                               details={"group": raw})
-    return candidate
+    return recipients.jid_from_path(raw, "g.us", recipients.is_valid_group, what="group", code="invalid_group_id")
 
 
 def participant_jids(raw: list[str]) -> list[str]:

@@ -30,8 +30,10 @@ from whatsam.contracts.events import (
     PresenceUpdatedEvent,
     SessionQrEvent,
     SessionStatusEvent,
+    StatusReceivedEvent,
 )
 from whatsam.domain.model import ENDED_BY_OWNER, SessionCard, SessionStatus, utcnow
+from whatsam.messaging.polls import PollVotes
 from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.status import MessageStatus
 from whatsam.metering.counters import Metric, UsageCounters
@@ -92,6 +94,7 @@ class EventIngestion:
         self._usage = usage
         self._groups = groups
         self._identities = identities
+        self._polls = PollVotes(messages)
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -109,6 +112,8 @@ class EventIngestion:
         self._admission.check(event)
         if isinstance(event, MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent):
             event, outcome = self._apply_message_event(event)
+        elif isinstance(event, StatusReceivedEvent):
+            outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
         elif isinstance(event, GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent):
             # The journal's (session, seq) key tells a redelivery; the session's group list
             # ignores what is older than it has seen, so applying twice is harmless.
@@ -153,6 +158,12 @@ class EventIngestion:
         if isinstance(event, MessageReceivedEvent) and self._identities is not None:
             # Before the journal: a redelivery is completed the same way, from the same map.
             event = self._identities.received(event)
+        if isinstance(event, MessageReceivedEvent) and event.kind == "poll_vote":
+            # The option names go into the journaled (and delivered) vote; recording it on the poll
+            # is idempotent, so it happens on a redelivery too (an earlier attempt may have failed).
+            event, poll = self._polls.resolve(event)
+            if poll is not None:
+                self._polls.record(event, poll)
         if not self._journal.append(event):
             return event, Outcome.REDELIVERED
         if isinstance(event, MessageReceivedEvent):

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from worker_fleet.engines.channels import ChannelOperations
+
 # Re-exported: the engine's exceptions live in `errors`, shared with `groups`.
 from worker_fleet.engines.contacts import ContactOperations
 from worker_fleet.engines.errors import EngineError as EngineError
@@ -189,9 +191,10 @@ CHAT_PRESENCE_STATES: tuple[ChatPresenceState, ...] = ("composing", "recording",
 
 
 @runtime_checkable
-class EngineClient(GroupOperations, ContactOperations, Protocol):
+class EngineClient(GroupOperations, ContactOperations, ChannelOperations, Protocol):
     """One WhatsApp session held by this worker (its group calls: `groups.GroupOperations`, its
-    contact and identity calls: `contacts.ContactOperations`)."""
+    contact and identity calls: `contacts.ContactOperations`, its channel calls:
+    `channels.ChannelOperations`)."""
 
     @property
     def session_id(self) -> str: ...

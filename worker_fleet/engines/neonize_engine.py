@@ -68,7 +68,9 @@ from worker_fleet.engines.base import (
     StreamReplaced,
     e164_digits,
 )
+from worker_fleet.engines.channels import NEWSLETTER_SERVER
 from worker_fleet.engines.event_sink import EventSink
+from worker_fleet.engines.neonize_channels import NeonizeChannels
 from worker_fleet.engines.neonize_groups import NeonizeGroups
 from worker_fleet.engines.neonize_mapping import (
     Downloadable,
@@ -107,6 +109,7 @@ from worker_fleet.engines.neonize_runtime import (
     neonize_events,
     neonize_proto,
 )
+from worker_fleet.engines.neonize_votes import NeonizeVotes
 from worker_fleet.engines.outgoing import Document, Image, Media, Outgoing, Text, Video
 from worker_fleet.engines.outgoing_rules import MEDIA_KINDS, check_outgoing, media_of
 from worker_fleet.engines.process_lock import ProcessReadWriteLock
@@ -226,7 +229,7 @@ class NeonizeEngine:
         return NeonizeClient(session_id, store_path, emit, options, self._wait_before_reconnect, self._rng)
 
 
-class NeonizeClient(NeonizeGroups, NeonizeProfile):
+class NeonizeClient(NeonizeGroups, NeonizeProfile, NeonizeChannels, NeonizeVotes):
     def __init__(
         self,
         session_id: str,
@@ -562,8 +565,10 @@ class NeonizeClient(NeonizeGroups, NeonizeProfile):
         self._end_session()
         self._push(Disconnected("client_outdated", will_reconnect=False))
 
-    def _on_message(self, attempt: _Attempt, event: Any) -> None:
+    async def _on_message(self, attempt: _Attempt, event: Any) -> None:
         received = message_received_from(event, attempt.native.me)
+        if received.kind == "poll_vote":
+            received = await self._with_decrypted_vote(event, received)
         downloadable = downloadable_from(event.Message)
         if downloadable is not None:
             self._hold_media(received, downloadable)
@@ -627,7 +632,9 @@ class NeonizeClient(NeonizeGroups, NeonizeProfile):
         media = media_of(message)
         async with self._native_while(NeonizePhase.CONNECTED) as native:
             try:
-                upload = await native.upload(bytes(media.data), upload_media_type(message)) if media else None
+                # A channel's media is not end-to-end encrypted: whatsmeow's newsletter upload.
+                upload_to = native.upload_newsletter if chat.Server == NEWSLETTER_SERVER else native.upload
+                upload = await upload_to(bytes(media.data), upload_media_type(message)) if media else None
                 own = native.me.JID if native.me is not None else None
                 # Thumbnails decode the picture: keep that off the event loop.
                 wire = await asyncio.to_thread(build_wire_message, message, chat=chat, own_jid=own, upload=upload)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker_fleet.engines.base import EngineError
-from worker_fleet.engines.neonize_mapping import GROUP_SERVER, jid_from_text, jid_text
+from worker_fleet.engines.neonize_mapping import GROUP_SERVER, content_of, jid_from_text, jid_text
 from worker_fleet.engines.neonize_runtime import (
     Link,
     LinkPreview,
@@ -45,6 +45,7 @@ from worker_fleet.engines.outgoing import (
     Poll,
     Reaction,
     Revoke,
+    StatusText,
     Sticker,
     Text,
     Video,
@@ -164,8 +165,25 @@ def build_wire_message(
     `message_secret` (a poll's vote key) default to the clock and 32 random bytes.
     """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    wire = _content_message(message, chat=chat, own_jid=own_jid, upload=upload, now_ms=now_ms,
+                            message_secret=message_secret)
+    if getattr(message, "forwarded", False):
+        _forwarded(wire)
+    return wire
+
+
+def _content_message(message: Outgoing, *, chat: Any, own_jid: Any | None, upload: Any | None, now_ms: int,
+                     message_secret: bytes | None) -> Any:
+    if isinstance(message, StatusText):
+        # White text on the chosen card, as WhatsApp's apps post a text status.
+        status = wa_e2e.ExtendedTextMessage(text=message.text, textArgb=0xFFFFFFFF)
+        if message.background_argb is not None:
+            status.backgroundArgb = message.background_argb
+        if message.font is not None:
+            status.font = message.font
+        return wa_e2e.Message(extendedTextMessage=status)
     if isinstance(message, Text):
-        if message.quote is None and not message.link_preview and not message.mentions:
+        if message.quote is None and not message.link_preview and not message.mentions and not message.forwarded:
             return wa_e2e.Message(conversation=message.text)
         extended = wa_e2e.ExtendedTextMessage(text=message.text)
         _quote(extended, message.quote, chat=chat, own_jid=own_jid)
@@ -214,6 +232,15 @@ def build_wire_message(
         return build_revoke(chat, jid_from_text(target.sender_jid), target.message_id,
                             own_jid if own_jid is not None else neonize_proto.JID())
     raise EngineError(f"cannot send a {type(message).__name__}")
+
+
+def _forwarded(wire: Any) -> None:
+    """Label the message's content "Forwarded", as whatsmeow's apps do (its context info)."""
+    content = content_of(wire)
+    for descriptor, part in content.ListFields():
+        if descriptor.message_type is not None and "contextInfo" in descriptor.message_type.fields_by_name:
+            part.contextInfo.isForwarded = True
+            part.contextInfo.forwardingScore = max(part.contextInfo.forwardingScore, 1)
 
 
 def with_link_preview(
@@ -287,6 +314,8 @@ def _media_message(
     caption = getattr(message, "caption", None)
     if caption:
         part.caption = caption
+    if getattr(message, "view_once", False):
+        part.viewOnce = True  # as neonize's own build_*_message(viewonce=True) marks it
     _quote(part, message.quote, chat=chat, own_jid=own_jid)
     if isinstance(message, Image | Video | Document):
         _mention(part, message.mentions)

@@ -21,4 +21,8 @@ PROFILE_OPERATIONS = frozenset({
 # §3.9 contacts and identities (`engines.contacts`).
 CONTACT_OPERATIONS = frozenset({"phone_of_lid", "lid_of_phone", "contact_info", "contacts", "check_phones"})
 
-ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS | PROFILE_OPERATIONS | CONTACT_OPERATIONS
+# Channels (newsletters): `engines.channels.ChannelOperations`.
+CHANNEL_OPERATIONS = frozenset({"create_channel", "followed_channels", "channel_info", "follow_channel",
+                                "unfollow_channel", "channel_messages"})
+
+ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS | PROFILE_OPERATIONS | CONTACT_OPERATIONS | CHANNEL_OPERATIONS

@@ -35,6 +35,8 @@ class Text:
     # looks up when it sends.
     mentions: tuple[str, ...] = ()
     mention_all: bool = False
+    # Sent again from another chat: WhatsApp labels it "Forwarded".
+    forwarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,10 @@ class Image:
     quote: MessageRef | None = None
     mentions: tuple[str, ...] = ()
     mention_all: bool = False
+    # Opens once, then is gone from the recipient's phone.
+    view_once: bool = False
+    # Sent again from another chat: WhatsApp labels it "Forwarded".
+    forwarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,10 @@ class Video:
     quote: MessageRef | None = None
     mentions: tuple[str, ...] = ()
     mention_all: bool = False
+    # Opens once, then is gone from the recipient's phone.
+    view_once: bool = False
+    # Sent again from another chat: WhatsApp labels it "Forwarded".
+    forwarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +70,10 @@ class Audio:
     media: Media
     voice_note: bool = False
     quote: MessageRef | None = None
+    # Opens once, then is gone from the recipient's phone.
+    view_once: bool = False
+    # Sent again from another chat: WhatsApp labels it "Forwarded".
+    forwarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +83,16 @@ class Document:
     quote: MessageRef | None = None
     mentions: tuple[str, ...] = ()
     mention_all: bool = False
+    # Sent again from another chat: WhatsApp labels it "Forwarded".
+    forwarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Sticker:
     media: Media
     quote: MessageRef | None = None
+    # Sent again from another chat: WhatsApp labels it "Forwarded".
+    forwarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +102,8 @@ class Location:
     name: str | None = None
     address: str | None = None
     quote: MessageRef | None = None
+    # Sent again from another chat: WhatsApp labels it "Forwarded".
+    forwarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +111,8 @@ class Contact:
     display_name: str
     vcard: str
     quote: MessageRef | None = None
+    # Sent again from another chat: WhatsApp labels it "Forwarded".
+    forwarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +146,18 @@ class Revoke:
     target: MessageRef
 
 
-Outgoing = Text | Image | Video | Audio | Document | Sticker | Location | Contact | Poll | Reaction | Edit | Revoke
+@dataclass(frozen=True, slots=True)
+class StatusText:
+    """A text status (story): white text on a coloured card. `background_argb` is the card's colour
+    as 0xAARRGGBB; `font` WhatsApp's font number (0 to 9)."""
+
+    text: str
+    background_argb: int | None = None
+    font: int | None = None
+
+
+Outgoing = (StatusText | Text | Image | Video | Audio | Document | Sticker | Location | Contact | Poll | Reaction | Edit
+            | Revoke)
 
 
 Mentioning = Text | Image | Video | Document

@@ -26,6 +26,7 @@ from worker_fleet.engines.outgoing import (
     Poll,
     Reaction,
     Revoke,
+    StatusText,
     Sticker,
     Text,
     Video,
@@ -49,7 +50,12 @@ STICKER_MIMETYPE = "image/webp"
 
 _MIMETYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 
+STATUS_JID = "status@broadcast"
+# WhatsApp's status fonts (waE2E ExtendedTextMessage.FontType).
+STATUS_FONTS = frozenset({0, 1, 2, 6, 7, 8, 9, 10})
+
 _KINDS: dict[type, MessageKind] = {
+    StatusText: "text",
     Text: "text",
     Image: "image",
     Video: "video",
@@ -96,7 +102,8 @@ def check_outgoing(to_jid: str, message: Outgoing) -> None:
     """Raise `EngineError` if WhatsApp would not accept `message` for the chat `to_jid`."""
     group = is_group_jid(to_jid)
     kind = outgoing_kind(message)
-    if isinstance(message, Text):
+    _check_status(to_jid, message)
+    if isinstance(message, Text | StatusText):
         _check_text(message.text, "text")
     elif isinstance(message, Image | Video | Audio | Document | Sticker):
         _check_media(message)
@@ -122,6 +129,19 @@ def check_outgoing(to_jid: str, message: Outgoing) -> None:
         _check_target(quote, group=group, what=f"quote in a {kind} message")
     if isinstance(message, Text | Image | Video | Document):
         _check_mentions(message.mentions, message.mention_all, group=group)
+
+
+def _check_status(to_jid: str, message: Outgoing) -> None:
+    """A status (story) is a text card, a photo or a video, posted to `STATUS_JID` only."""
+    if isinstance(message, StatusText):
+        if to_jid != STATUS_JID:
+            raise EngineError(f"a text status is posted to {STATUS_JID}, not sent to {to_jid}")
+        if message.font is not None and message.font not in STATUS_FONTS:
+            raise EngineError(f"a status font is one of {sorted(STATUS_FONTS)}, not {message.font}")
+        if message.background_argb is not None and not 0 <= message.background_argb <= 0xFFFFFFFF:
+            raise EngineError("a status background is a 32-bit ARGB colour")
+    elif to_jid == STATUS_JID and not isinstance(message, Image | Video):
+        raise EngineError(f"a status is a text card (StatusText), an image or a video, not {type(message).__name__}")
 
 
 # WhatsApp's own limit: a message mentions at most a full group.

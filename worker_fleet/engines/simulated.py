@@ -66,11 +66,13 @@ from worker_fleet.engines.outgoing_rules import (
     shows_in_chat,
 )
 from worker_fleet.engines.simulated_contacts import PHONE_SERVER, SimulatedContacts
+from worker_fleet.engines.simulated_channels import SimulatedChannels
 from worker_fleet.engines.simulated_group_others import SimulatedGroupOthers
 from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp as simulated_is_on_whatsapp
 from worker_fleet.engines.simulated_identity import simulated_lid as simulated_lid
 from worker_fleet.engines.simulated_identity import simulated_phone as simulated_phone
 from worker_fleet.engines.simulated_profile import SimulatedProfile
+from worker_fleet.engines.simulated_message_events import SimulatedMessageEvents
 from worker_fleet.engines.simulated_store import LinkedDevice, ReceiptLedger, SentRecord, SimulatedCredentialStore
 from worker_fleet.engines.simulations import Simulations
 
@@ -199,7 +201,8 @@ class SimulatedEngine:
         return client
 
 
-class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, SimulatedContacts, Simulations):
+class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, SimulatedContacts, SimulatedChannels,
+                      SimulatedMessageEvents, Simulations):
     def __init__(self, session_id: str, store_path: pathlib.Path, emit: Emit, options: SimulatedOptions) -> None:
         self._session_id = session_id
         self._store = SimulatedCredentialStore(store_path)
@@ -293,6 +296,7 @@ class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, SimulatedContacts,
         self._require(SimulatedPhase.CONNECTED)
         check_outgoing(to_jid, message)
         self._check_group_send(to_jid)
+        self._check_channel_send(to_jid)
         if isinstance(message, Text | Image | Video | Document) and message.mention_all:
             message = await self._everyone_mentioned(to_jid, message)
         now = datetime.now(UTC)
@@ -304,6 +308,7 @@ class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, SimulatedContacts,
         if isinstance(message, Revoke):
             self._store.mark_revoked(message.target.message_id)
         self._sent.append(SentMessage(to_jid=to_jid, message=message, message_id=result.message_id))
+        self._record_channel_post(to_jid, outgoing_kind(message), getattr(message, "text", None), now.timestamp())
         if self._options.wire_log:
             _append_wire_log(self._options.wire_log, self._session_id, to_jid, message, result.message_id)
         if shows_in_chat(message):
@@ -312,6 +317,9 @@ class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, SimulatedContacts,
                 self._ledger.expect(result.message_id, to_jid, delivered_at, delivered_at + self._options.read_after)
             self._track(self._acknowledge(result.message_id, to_jid))
         return result
+
+    def _sent_in_memory(self, message_id: str) -> Outgoing | None:
+        return next((sent.message for sent in self._sent if sent.message_id == message_id), None)
 
     async def download_media(self, message: MessageReceived) -> Media | None:
         self._require(SimulatedPhase.CONNECTED)
