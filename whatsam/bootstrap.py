@@ -40,8 +40,8 @@ from whatsam.metering.wiring import Billing, build_billing
 from whatsam.services.accounts import AccountService
 from whatsam.services.admin import AdminService
 from whatsam.services.api_keys import ApiKeyService
-from whatsam.services.contacts import ContactService
 from whatsam.services.channels import ChannelService
+from whatsam.services.contacts import ContactService
 from whatsam.services.dev_phone import DevPhone
 from whatsam.services.engine_calls import EngineCalls
 from whatsam.services.groups import GroupService

@@ -65,14 +65,14 @@ from worker_fleet.engines.outgoing_rules import (
     outgoing_kind,
     shows_in_chat,
 )
-from worker_fleet.engines.simulated_contacts import PHONE_SERVER, SimulatedContacts
 from worker_fleet.engines.simulated_channels import SimulatedChannels
+from worker_fleet.engines.simulated_contacts import PHONE_SERVER, SimulatedContacts
 from worker_fleet.engines.simulated_group_others import SimulatedGroupOthers
 from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp as simulated_is_on_whatsapp
 from worker_fleet.engines.simulated_identity import simulated_lid as simulated_lid
 from worker_fleet.engines.simulated_identity import simulated_phone as simulated_phone
-from worker_fleet.engines.simulated_profile import SimulatedProfile
 from worker_fleet.engines.simulated_message_events import SimulatedMessageEvents
+from worker_fleet.engines.simulated_profile import SimulatedProfile
 from worker_fleet.engines.simulated_store import LinkedDevice, ReceiptLedger, SentRecord, SimulatedCredentialStore
 from worker_fleet.engines.simulations import Simulations
 
