@@ -1,7 +1,20 @@
 """The Whatsam control plane on Chalice: routes map to services, nothing more."""
 
 from chalice import Chalice
-from chalicelib import accounts, admin, billing, dashboard, dev, fleet, groups, health, messages, sessions, webhooks
+from chalicelib import (
+    accounts,
+    admin,
+    billing,
+    chats,
+    dashboard,
+    dev,
+    fleet,
+    groups,
+    health,
+    messages,
+    sessions,
+    webhooks,
+)
 
 from whatsam.config import get_settings
 from whatsam.http import middleware
@@ -9,7 +22,7 @@ from whatsam.http import middleware
 app = Chalice(app_name="whatsam")
 middleware.install(app)
 for blueprint in (dashboard.bp, health.bp, accounts.bp, sessions.bp, fleet.bp, messages.bp, webhooks.bp, billing.bp,
-                  admin.bp, groups.bp):
+                  admin.bp, groups.bp, chats.bp):
     app.register_blueprint(blueprint)
 if get_settings().dev_mode:
     app.register_blueprint(dev.bp)

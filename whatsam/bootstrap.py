@@ -10,6 +10,7 @@ from functools import lru_cache
 import redis
 
 from whatsam.adapters.auth_state import AuthStateStore
+from whatsam.adapters.chats import ChatRepository
 from whatsam.adapters.directory import Directory
 from whatsam.adapters.dynamo_models import bind_models
 from whatsam.adapters.joined_groups import JoinedGroups
@@ -39,6 +40,8 @@ from whatsam.metering.wiring import Billing, build_billing
 from whatsam.services.accounts import AccountService
 from whatsam.services.admin import AdminService
 from whatsam.services.api_keys import ApiKeyService
+from whatsam.services.chat_ingestion import ChatIngestion
+from whatsam.services.chat_list import ChatListService
 from whatsam.services.dev_phone import DevPhone
 from whatsam.services.engine_calls import EngineCalls
 from whatsam.services.groups import GroupService
@@ -75,6 +78,7 @@ class Container:
     reaper: Reaper
     messaging: MessagingService
     chats: ChatService
+    chat_list: ChatListService
     session_settings: SessionSettingsService
     engine_calls: EngineCalls
     groups: GroupService
@@ -100,16 +104,18 @@ def build(settings: Settings) -> Container:
     key_service = ApiKeyService(settings, keys)
     router = CommandRouter(settings, leases, cache)
     joined_groups = JoinedGroups(redis_client)
+    chat_store = ChatRepository()
     engine_calls = EngineCalls(session_repo, router, cache)
     teardown = SessionTeardown(session_repo, keys, leases, router, cache, auth_state, messages, journal,
-                               joined_groups)
+                               joined_groups, chat_store)
     sessions = SessionService(settings, session_repo, key_service, queues, teardown, router)
     webhooks = build_webhooks(settings, queues, sessions)
     usage_counters = UsageCounters(redis_client)
     billing = build_billing(settings, usage_counters, session_repo)
     status = SessionStatusService(sessions, cache)
+    # History's phone↔LID pairs: `ChatIngestion.on_identities`, a no-op until the identity map takes them.
     ingestion = EventIngestion(session_repo, leases, cache, messages, journal, usage=usage_counters,
-                               groups=joined_groups)
+                               groups=joined_groups, chats=ChatIngestion(chat_store, messages))
     built = Container(
         settings=settings,
         users=users,
@@ -129,7 +135,8 @@ def build(settings: Settings) -> Container:
         ingestion=ingestion,
         messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
                                    RecipientCap(redis_client), usage_counters),
-        chats=ChatService(session_repo, router, cache),
+        chats=ChatService(session_repo, router, cache, chat_store),
+        chat_list=ChatListService(chat_store, engine_calls),
         session_settings=SessionSettingsService(sessions, SessionSettingsRepository()),
         engine_calls=engine_calls,
         groups=GroupService(engine_calls, joined_groups, MediaStore(settings)),

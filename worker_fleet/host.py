@@ -43,6 +43,7 @@ from whatsam.contracts.commands import (
     SessionCommand,
 )
 from whatsam.contracts.events import (
+    ChatReadEvent,
     MessageStatusEvent,
     MessageStatusKind,
     SessionQrEvent,
@@ -70,9 +71,11 @@ from worker_fleet.engines.base import (
     StreamReplaced,
     TemporaryBan,
 )
+from worker_fleet.engines.chats import ChatRead, HistoryBatch
 from worker_fleet.engines.outgoing import Media
 from worker_fleet.event_lanes import EngineEventLanes
 from worker_fleet.group_requests import GROUP_ENGINE_EVENTS, GroupRequests, group_event
+from worker_fleet.history import HistoryIntake, PolicyOf, stored_policy
 from worker_fleet.inbound import InboundMessages
 from worker_fleet.outbox import FetchUrl, OutboxContext, Pacing, SessionSender
 from worker_fleet.snapshots import Debouncer, restore_store, snapshot_store
@@ -97,6 +100,8 @@ class HostDeps:
     media: MediaStore
     pacing: Pacing
     fetch_url: FetchUrl
+    # The session's `history_sync` setting (`worker_fleet.history`).
+    history_policy: PolicyOf = stored_policy
 
 
 @dataclass
@@ -145,6 +150,7 @@ class SessionHost:
         self._inbound = InboundMessages(deps.media, self.supervisor_call)
         self._groups = GroupRequests(self.supervisor_call, deps.cache, deps.media)
         self._engine_calls = EngineCalls(self.supervisor_call, deps.cache)
+        self._history = HistoryIntake(deps.history_policy)
         self.supervisor = supervisor or ShardSupervisor(
             config.engine, config.shards, on_event=lambda sid, ev: self._inbox.put(sid, ev, self._get(sid)),
             on_crash=self._on_shard_crash, engine_options=dict(config.engine_options))
@@ -346,6 +352,12 @@ class SessionHost:
             self._deps.sink.emit(self._inbound.to_event(self._envelope(hosted), event))
         elif isinstance(event, GROUP_ENGINE_EVENTS):
             self._deps.sink.emit(group_event(self._envelope(hosted), event))
+        elif isinstance(event, HistoryBatch):
+            for history_event in self._history.events(hosted.session_id, event, lambda: self._envelope(hosted)):
+                self._deps.sink.emit(history_event)
+        elif isinstance(event, ChatRead):
+            self._deps.sink.emit(ChatReadEvent(**self._envelope(hosted), chat_jid=event.chat_jid,
+                                               read_at=event.timestamp))
 
     # ------------------------------------------------------------------ leases
 
@@ -485,6 +497,7 @@ class SessionHost:
             hosted.snapshotter.cancel()
         if hosted.sender is not None:
             hosted.sender.stop()
+        self._history.forget(hosted.session_id)
         return True
 
     def _store_path(self, session_id: str) -> Path:

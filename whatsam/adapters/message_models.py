@@ -76,6 +76,7 @@ class MessageModel(Model):
     error = UnicodeAttribute(null=True)
     request_hash = UnicodeAttribute(null=True)
     revoked = BooleanAttribute(default=False)
+    source = UnicodeAttribute(null=True)  # absent: "live"
     # Seq of the journaled event of each status: one journal entry (and webhook) per status.
     journaled_sent = NumberAttribute(null=True)
     journaled_delivered = NumberAttribute(null=True)

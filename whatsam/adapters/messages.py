@@ -34,7 +34,7 @@ def _record(item: MessageModel) -> MessageRecord:
         sending_fence=int(item.sending_fence) if item.sending_fence is not None else None,
         handed_fence=int(item.handed_fence) if item.handed_fence is not None else None,
         attempts=int(item.attempts or 0), wa_id=item.wa_id, timeline=json.loads(item.timeline), error=item.error,
-        request_hash=item.request_hash, revoked=bool(item.revoked))
+        request_hash=item.request_hash, revoked=bool(item.revoked), source=item.source or "live")
 
 
 # The seq of the event that journaled each status of an outbound message.
@@ -65,6 +65,7 @@ class MessageRepository:
             send_seq=record.send_seq, pending_seq=record.send_seq if record.status is MessageStatus.QUEUED else None,
             wa_id=record.wa_id, session_wa=f"{record.session_id}#{record.wa_id}" if record.wa_id else None,
             timeline=_stamp([], record.status, record.created_at), request_hash=record.request_hash,
+            source=None if record.source == "live" else record.source,
             ttl=int(time.time()) + self.retention_seconds)
         return save_if(item, MessageModel.message_id.does_not_exist())
 
@@ -179,7 +180,7 @@ class MessageRepository:
 
     def purge_session(self, session_id: str) -> int:
         """Delete every message of the session (it was deleted); how many."""
-        return _delete_all(MessageModel, MessageModel.session_time_index.query(session_id))
+        return delete_all(MessageModel, MessageModel.session_time_index.query(session_id))
 
 
 class JournalRepository:
@@ -197,10 +198,10 @@ class JournalRepository:
 
     def purge_session(self, session_id: str) -> int:
         """Delete the session's whole journal (it was deleted); how many events."""
-        return _delete_all(JournalModel, JournalModel.query(session_id))
+        return delete_all(JournalModel, JournalModel.query(session_id))
 
 
-def _delete_all(model: type[Model], items: Iterable[Model]) -> int:
+def delete_all(model: type[Model], items: Iterable[Model]) -> int:
     count = 0
     with model.batch_write() as batch:
         for item in items:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import uuid
 
+from whatsam.adapters.chats import ChatRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.adapters.session_cache import SessionCache
 from whatsam.contracts.commands import CheckContact, MarkRead, SendPresence, SessionCommand
-from whatsam.domain.model import SessionCard, SessionStatus
+from whatsam.domain.model import SessionCard, SessionStatus, utcnow
 from whatsam.errors import Conflict, NotFound
 from whatsam.messaging import recipients
 from whatsam.services.lifecycle import REPLY_TIMEOUT_SECONDS, WorkerTimeout, e164_digits
@@ -17,17 +18,22 @@ from whatsam.services.routing import CommandRouter
 
 class ChatService:
     def __init__(self, sessions: SessionRepository, router: CommandRouter, cache: SessionCache,
-                 reply_timeout: float = REPLY_TIMEOUT_SECONDS):
+                 chat_store: ChatRepository | None = None, reply_timeout: float = REPLY_TIMEOUT_SECONDS):
         self._sessions = sessions
         self._router = router
         self._cache = cache
         self._timeout = reply_timeout
+        self._chat_store = chat_store
 
     def mark_read(self, session_id: str, chat: str, message_ids: list[str], sender: str | None) -> None:
         card = self._connected(session_id)
-        self._send(card, MarkRead(session_id=session_id, tenant_id=card.tenant_id, chat_jid=recipients.to_jid(chat),
+        chat_jid = recipients.to_jid(chat)
+        self._send(card, MarkRead(session_id=session_id, tenant_id=card.tenant_id, chat_jid=chat_jid,
                                   message_ids=message_ids,
                                   sender_jid=recipients.to_jid(sender) if sender else None))
+        if self._chat_store is not None:
+            # Read here: what arrived until now is read (a message older than this arriving late too).
+            self._chat_store.mark_read(session_id, card.tenant_id, chat_jid, utcnow())
 
     def presence(self, session_id: str, chat: str, state: str) -> None:
         card = self._connected(session_id)

@@ -30,6 +30,8 @@ class MessageRecord:
     error: str | None = None
     request_hash: str | None = None
     revoked: bool = False
+    # "live", or "history": it came with the history sync after linking (spec §3.9).
+    source: str = "live"
 
 
 def inbound_message_id(session_id: str, wa_id: str) -> str:

@@ -17,13 +17,16 @@ from whatsam.adapters.session_cache import SessionCache
 from whatsam.contracts.events import (
     SEQ_COUNTER_BITS,
     AnyEvent,
+    ChatReadEvent,
     GroupJoinedEvent,
     GroupLeftEvent,
     GroupParticipantsEvent,
     GroupUpdatedEvent,
+    HistoryBatchEvent,
     MessageReceivedEvent,
     MessageRevokedEvent,
     MessageStatusEvent,
+    SessionHistorySyncedEvent,
     SessionQrEvent,
     SessionStatusEvent,
 )
@@ -31,6 +34,7 @@ from whatsam.domain.model import ENDED_BY_OWNER, SessionCard, SessionStatus, utc
 from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.status import MessageStatus
 from whatsam.metering.counters import Metric, UsageCounters
+from whatsam.services.chat_ingestion import ChatIngestion
 from whatsam.services.event_admission import EventAdmission
 
 log = logging.getLogger(__name__)
@@ -76,7 +80,8 @@ Subscriber = Callable[[AnyEvent], None]
 class EventIngestion:
     def __init__(self, sessions: SessionRepository, leases: LeaseRepository, cache: SessionCache,
                  messages: MessageRepository, journal: JournalRepository, subscribers: Sequence[Subscriber] = (),
-                 usage: UsageCounters | None = None, groups: JoinedGroups | None = None):
+                 usage: UsageCounters | None = None, groups: JoinedGroups | None = None,
+                 chats: ChatIngestion | None = None):
         self._admission = EventAdmission(sessions, leases, messages)
         self._sessions = sessions
         self._cache = cache
@@ -85,6 +90,7 @@ class EventIngestion:
         self._subscribers = list(subscribers)
         self._usage = usage
         self._groups = groups
+        self._chats = chats
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -100,6 +106,11 @@ class EventIngestion:
         have failed in a subscriber); a stale one notifies nobody. Raises RefusedEvent for an
         event no lease holder could have sent, before writing anything."""
         self._admission.check(event)
+        if isinstance(event, HistoryBatchEvent):
+            # Old news, stored idempotently (`ChatIngestion.history`): not journaled, no subscriber.
+            if self._chats is not None:
+                self._chats.history(event)
+            return True
         if isinstance(event, MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent):
             event, outcome = self._apply_message_event(event)
         elif isinstance(event, GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent):
@@ -108,6 +119,10 @@ class EventIngestion:
             outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
             if self._groups is not None:
                 self._groups.apply(event)
+        elif isinstance(event, ChatReadEvent | SessionHistorySyncedEvent):
+            outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
+            if isinstance(event, ChatReadEvent) and self._chats is not None:
+                self._chats.read(event)  # moves `read_through` forward only: twice is harmless
         else:
             outcome = self._apply(event)
             if outcome is not Outcome.IGNORED:
@@ -135,18 +150,24 @@ class EventIngestion:
             if record is not None:
                 # Also on a redelivery: an earlier attempt may have journaled it and failed here.
                 self._messages.advance(record, status, event.occurred_at)
+                if status is MessageStatus.SENT and self._chats is not None:
+                    self._chats.sent(replace(record, wa_id=event.wa_id or record.wa_id), event.occurred_at)
             return event, Outcome.APPLIED if journaled else Outcome.REDELIVERED
-        if not self._journal.append(event):
-            return event, Outcome.REDELIVERED
+        journaled = self._journal.append(event)
         if isinstance(event, MessageReceivedEvent):
-            self._messages.add(received_record(event))
-            # Only here, after the journal took the event: a redelivery never reaches this line.
-            if self._usage is not None:
+            # Also on a redelivery: an earlier attempt may have journaled it and failed here. The
+            # log takes a message once, and only then does its chat count it.
+            if self._messages.add(received_record(event)) and self._chats is not None:
+                self._chats.received(event)
+            # Only after the journal took the event: a redelivery is never counted.
+            if journaled and self._usage is not None:
                 self._usage.add(event.tenant_id, Metric.MESSAGES_RECEIVED, session_id=event.session_id)
-        else:
-            target = self._messages.find_by_wa_id(event.session_id, event.wa_id)
-            if target is not None:
-                self._messages.mark_revoked(target)
+            return event, Outcome.APPLIED if journaled else Outcome.REDELIVERED
+        if not journaled:
+            return event, Outcome.REDELIVERED
+        target = self._messages.find_by_wa_id(event.session_id, event.wa_id)
+        if target is not None:
+            self._messages.mark_revoked(target)
         return event, Outcome.APPLIED
 
     def _apply(self, event: AnyEvent) -> Outcome:

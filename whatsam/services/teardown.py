@@ -20,6 +20,7 @@ from dataclasses import replace
 from botocore.exceptions import ClientError
 
 from whatsam.adapters.auth_state import AuthStateStore
+from whatsam.adapters.chats import ChatRepository
 from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
@@ -38,7 +39,8 @@ _SETTLE_ATTEMPTS = 5
 class SessionTeardown:
     def __init__(self, repository: SessionRepository, keys: ApiKeyRepository, leases: LeaseRepository,
                  router: CommandRouter, cache: SessionCache, auth_state: AuthStateStore,
-                 messages: MessageRepository, journal: JournalRepository, groups: JoinedGroups):
+                 messages: MessageRepository, journal: JournalRepository, groups: JoinedGroups,
+                 chats: ChatRepository | None = None):
         self._repository = repository
         self._keys = keys
         self._leases = leases
@@ -48,6 +50,7 @@ class SessionTeardown:
         self._messages = messages
         self._journal = journal
         self._groups = groups
+        self._chats = chats
 
     def delete(self, card: SessionCard) -> None:
         """Unlink and forget the session: card, API keys, credentials, QR, journal, messages.
@@ -59,6 +62,8 @@ class SessionTeardown:
         self._unlink(card, holder)
         purged = self._messages.purge_session(card.session_id)
         events = self._journal.purge_session(card.session_id)
+        if self._chats is not None:
+            self._chats.purge_session(card.session_id)
         log.info("session %s deleted: %d message(s), %d journal event(s) purged", card.session_id, purged, events)
 
     def deactivate(self, card: SessionCard) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from worker_fleet.engines.chats import ChatEvent, ChatOperations
+
 # Re-exported: the engine's exceptions live in `errors`, shared with `groups`.
 from worker_fleet.engines.errors import EngineError as EngineError
 from worker_fleet.engines.errors import EngineNotConnectedError as EngineNotConnectedError
@@ -167,6 +169,7 @@ EngineEvent = (
     | MessageReceived
     | Receipt
     | GroupEvent
+    | ChatEvent
 )
 
 Emit = Callable[[EngineEvent], Awaitable[None] | None]
@@ -183,8 +186,9 @@ CHAT_PRESENCE_STATES: tuple[ChatPresenceState, ...] = ("composing", "recording",
 
 
 @runtime_checkable
-class EngineClient(GroupOperations, Protocol):
-    """One WhatsApp session held by this worker (its group calls: `groups.GroupOperations`)."""
+class EngineClient(GroupOperations, ChatOperations, Protocol):
+    """One WhatsApp session held by this worker (its group calls: `groups.GroupOperations`, its
+    chat settings: `chats.ChatOperations`)."""
 
     @property
     def session_id(self) -> str: ...

@@ -69,6 +69,8 @@ from worker_fleet.engines.base import (
     e164_digits,
 )
 from worker_fleet.engines.event_sink import EventSink
+from worker_fleet.engines.neonize_chat_mapping import chat_read_from
+from worker_fleet.engines.neonize_chats import NeonizeChats
 from worker_fleet.engines.neonize_groups import NeonizeGroups
 from worker_fleet.engines.neonize_mapping import (
     Downloadable,
@@ -221,7 +223,7 @@ class NeonizeEngine:
         return NeonizeClient(session_id, store_path, emit, self.options, self._wait_before_reconnect, self._rng)
 
 
-class NeonizeClient(NeonizeGroups):
+class NeonizeClient(NeonizeGroups, NeonizeChats):
     def __init__(
         self,
         session_id: str,
@@ -461,6 +463,7 @@ class NeonizeClient(NeonizeGroups):
             neonize_proto.Receipt: self._on_receipt,
             neonize_proto.JoinedGroup: self._on_joined_group,
             neonize_proto.GroupInfoEvent: self._on_group_info,
+            neonize_proto.HistorySync: self._on_history_sync,
         }
         for event_type, handler in handlers.items():
             attempt.native.event(event_type)(self._dispatcher(attempt, handler))
@@ -568,6 +571,12 @@ class NeonizeClient(NeonizeGroups):
         receipt = receipt_from(event)
         if receipt is not None:
             self._push(receipt)
+        elif (read := chat_read_from(event)) is not None:
+            self._push(read)
+
+    async def _flush_events(self) -> None:
+        if self._sink is not None:
+            await self._sink.flush()
 
     def _push(self, event: EngineEvent) -> None:
         if self._sink is None:

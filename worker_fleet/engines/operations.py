@@ -8,7 +8,9 @@ or raises `EngineRefusedError("not_supported_by_engine", …)`: both answer `501
 
 from __future__ import annotations
 
+from worker_fleet.engines.chats import CHAT_OPERATIONS
+
 # Dev only: the simulated WhatsApp produces an event (`simulations.Simulations.simulate`).
 DEV_OPERATIONS = frozenset({"simulate"})
 
-ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS
+ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS | CHAT_OPERATIONS

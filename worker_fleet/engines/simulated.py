@@ -65,6 +65,7 @@ from worker_fleet.engines.outgoing_rules import (
     outgoing_kind,
     shows_in_chat,
 )
+from worker_fleet.engines.simulated_chats import ChatSettings, SimulatedChats
 from worker_fleet.engines.simulated_group_others import SimulatedGroupOthers
 from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp as simulated_is_on_whatsapp
 from worker_fleet.engines.simulated_identity import simulated_lid as simulated_lid
@@ -99,6 +100,8 @@ class SimulatedOptions:
     # told in the last `receipt_replay` seconds (its worker may have died with them).
     server_dir: str | None = None
     receipt_replay: float = 10.0
+    # Messages of history the phone sends right after it links (`simulated_chats`); 0: none.
+    history_on_link: int = 0
 
 
 def _append_wire_log(path: str, session_id: str, to_jid: str, message: Outgoing, message_id: str) -> None:
@@ -194,7 +197,7 @@ class SimulatedEngine:
         return SimulatedClient(session_id, store_path, emit, self.options)
 
 
-class SimulatedClient(SimulatedGroupOthers, Simulations):
+class SimulatedClient(SimulatedGroupOthers, SimulatedChats, Simulations):
     def __init__(self, session_id: str, store_path: pathlib.Path, emit: Emit, options: SimulatedOptions) -> None:
         self._session_id = session_id
         self._store = SimulatedCredentialStore(store_path)
@@ -209,6 +212,7 @@ class SimulatedClient(SimulatedGroupOthers, Simulations):
         self._inbound_media: OrderedDict[str, Media] = OrderedDict()
         self._read_marks: list[ReadMark] = []
         self._presences: list[PresenceSent] = []
+        self._chat_settings: dict[str, ChatSettings] = {}
         self._ledger = (ReceiptLedger(pathlib.Path(options.server_dir) / f"{session_id}.receipts.sqlite3")
                         if options.server_dir else None)
 
@@ -282,6 +286,8 @@ class SimulatedClient(SimulatedGroupOthers, Simulations):
         self._push(paired)
         self._push(AuthStateChanged())
         self._push(Connected())
+        if self._options.history_on_link:
+            self._track(self.send_history(self._options.history_on_link))
         return paired
 
     async def send(self, to_jid: str, message: Outgoing) -> SendResult:
@@ -478,6 +484,10 @@ class SimulatedClient(SimulatedGroupOthers, Simulations):
             raise EngineNotConnectedError(
                 f"session {self._session_id} is {self._phase.value}, this needs it {phase.value}"
             )
+
+    async def _flush_events(self) -> None:
+        if self._sink is not None:
+            await self._sink.flush()
 
     def _push(self, event: EngineEvent) -> None:
         if self._sink is None:
