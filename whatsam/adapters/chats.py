@@ -141,12 +141,11 @@ class ChatRepository:
         unread count and settings where nothing live changed them since."""
         for info in chats:
             item = ChatModel(session_id, info.chat_jid)
-            named: list[Action] = [*_identity(tenant_id, info.chat_jid)]
+            # The last activity orders a chat whose messages history left out; its first message replaces it.
+            first_key = activity_key(info.last_activity, "") if info.last_activity is not None else "0"
+            named: list[Action] = [*_identity(tenant_id, info.chat_jid, first_key)]
             if info.name:
                 named.append(ChatModel.name.set(ChatModel.name | info.name))
-            if info.last_activity is not None:
-                # Orders a chat whose messages history left out; its first message replaces it.
-                named.append(ChatModel.activity_key.set(ChatModel.activity_key | activity_key(info.last_activity, "")))
             item.update(actions=named)
             state: list[Action] = [ChatModel.unread_count.set(info.unread_count),
                                    ChatModel.archived.set(info.archived), ChatModel.pinned.set(info.pinned),
@@ -160,10 +159,10 @@ class ChatRepository:
         return delete_all(ChatModel, ChatModel.query(session_id))
 
 
-def _identity(tenant_id: str, chat_jid: str) -> list[Action]:
+def _identity(tenant_id: str, chat_jid: str, first_key: str = "0") -> list[Action]:
     """What every item has, set by whichever change creates it."""
     return [ChatModel.tenant_id.set(tenant_id), ChatModel.kind.set(chat_kind(chat_jid)),
-            ChatModel.activity_key.set(ChatModel.activity_key | "0")]
+            ChatModel.activity_key.set(ChatModel.activity_key | first_key)]
 
 
 def _untouched() -> Condition:
