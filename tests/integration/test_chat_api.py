@@ -26,6 +26,12 @@ from whatsam.services.engine_calls import EngineCalls
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture
+def line(request: pytest.FixtureRequest) -> Line:
+    connected: Line = request.getfixturevalue("connected_line")  # the messaging tests' connected card
+    return connected
+
 ANN = "14155552671@s.whatsapp.net"
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -44,8 +50,7 @@ def contact_writes(services: Any, line: Line, counter: int, text: str, at: datet
     return wa_id
 
 
-def test_the_list_and_a_chats_history(api: Any, services: Any, connected_line: Line) -> None:
-    line = connected_line
+def test_the_list_and_a_chats_history(api: Any, services: Any, line: Line) -> None:
     contact_writes(services, line, 1, "hi", T0)
     old = HistoryMessageInfo(message_id=inbound_message_id(line.session_id, "3AOLD"), wa_id="3AOLD", chat_jid=ANN,
                              sender_jid=ANN, kind="text", text="from before", timestamp=T0 - timedelta(days=1))
@@ -76,8 +81,7 @@ def test_the_list_and_a_chats_history(api: Any, services: Any, connected_line: L
     assert api.call("GET", "/v1/chats", api_key=line.key).body["chats"][0]["unread_count"] == 0
 
 
-def test_bad_input_and_other_tenants(api: Any, services: Any, connected_line: Line, check_error: Any) -> None:
-    line = connected_line
+def test_bad_input_and_other_tenants(api: Any, services: Any, line: Line, check_error: Any) -> None:
     contact_writes(services, line, 1, "hi", T0)
     check_error(api.call("GET", "/v1/chats?kind=broadcast", api_key=line.key), 400, "invalid_query")
     check_error(api.call("GET", "/v1/chats?cursor=bm90LWEtY3Vyc29y", api_key=line.key), 400, "invalid_cursor")
@@ -120,8 +124,8 @@ class AnsweringWorker:
         return "worker-1"
 
 
-def test_settings_go_to_whatsapp_and_show_once_it_took_them(services: Any, connected_line: Line) -> None:
-    session_id = connected_line.session_id
+def test_settings_go_to_whatsapp_and_show_once_it_took_them(services: Any, line: Line) -> None:
+    session_id = line.session_id
     worker = AnsweringWorker(services.cache, EngineReply(ok=True, result=None))
     calls = EngineCalls(SessionRepository(), worker, services.cache, reply_timeout=5)  # type: ignore[arg-type]
     chats = ChatListService(ChatRepository(), calls)
