@@ -41,9 +41,9 @@ def test_chat_settings_need_a_link_and_take_only_whatsapps_timers(tmp_path: path
             True, True, True, 604800)
         await client.set_chat_muted(ANN, False)
         assert not client.chat_settings(ANN).muted and client.chat_settings(ANN).muted_until is None
-        with pytest.raises(EngineRefusedError, match="^engine_request_invalid: "):
+        with pytest.raises(EngineRefusedError, match=r"^engine_request_invalid: "):
             await client.set_disappearing_timer(ANN, 3600)
-        with pytest.raises(EngineRefusedError, match="^engine_request_invalid: "):
+        with pytest.raises(EngineRefusedError, match=r"^engine_request_invalid: "):
             await client.set_chat_muted(ANN, True, "2020-01-01T00:00:00+00:00")
         await client.stop()
 
@@ -84,7 +84,7 @@ def test_history_on_link_and_a_chat_read_on_the_phone(tmp_path: pathlib.Path) ->
         assert await client.simulate("chat.read_on_phone", phone="+15550001111") == {"chat": ANN}
         read = await recorder.wait_for(ChatRead)
         assert read.chat_jid == ANN
-        with pytest.raises(EngineRefusedError, match="^engine_request_invalid: "):
+        with pytest.raises(EngineRefusedError, match=r"^engine_request_invalid: "):
             await client.simulate("chat.read_on_phone")
         await client.stop()
 
