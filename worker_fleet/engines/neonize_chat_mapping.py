@@ -1,21 +1,13 @@
-"""From neonize's history-sync and receipt protobufs to the engine's chat events, and the
-app-state patches that change a chat's settings on WhatsApp.
+"""From neonize's history-sync and receipt protobufs to the engine's chat events.
 
 History: whatsmeow hands over each history blob as one ``HistorySync`` event (``Data``: a
 ``waHistorySync.HistorySync``); `history_batches` turns it into `HistoryBatch`es of at most
 `HISTORY_BATCH_MESSAGES` messages, conversation by conversation. A sync is over when a blob
-says ``progress`` 100 (its last batch is `final`). Status broadcasts are not chats.
-
-App state: neonize 0.5.2's ``put_archived`` / ``put_pinned`` / ``put_muted_until`` write
-whatsmeow's *local* chat-settings store only; what reaches WhatsApp (and the account's other
-devices) is an app-state patch sent with ``send_app_state``. `archive_patch`, `pin_patch` and
-`mute_patch` build the patches whatsmeow's own ``appstate.BuildArchive`` / ``BuildPin`` /
-``BuildMute`` build (index, version, patch type)."""
+says ``progress`` 100 (its last batch is `final`). Status broadcasts are not chats."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from worker_fleet.engines.chats import (
@@ -27,7 +19,7 @@ from worker_fleet.engines.chats import (
     HistoryMessage,
 )
 from worker_fleet.engines.neonize_mapping import _timestamp, content_of, jid_text, message_kind, message_text
-from worker_fleet.engines.neonize_runtime import neonize_proto, sync_action
+from worker_fleet.engines.neonize_runtime import neonize_proto
 
 _NOT_CHATS = frozenset({"status@broadcast"})
 _HISTORY_DONE = 100
@@ -91,30 +83,3 @@ def chat_read_from(event: Any) -> ChatRead | None:
         return None
     return ChatRead(chat_jid=jid_text(event.MessageSource.Chat), timestamp=_timestamp(event.Timestamp))
 
-
-def _patch(patch_type: int, index: list[str], version: int, value: Any) -> Any:
-    return neonize_proto.PatchInfo(Type=patch_type, Mutations=[
-        neonize_proto.MutationInfo(Index=index, Version=version, Value=value)])
-
-
-def archive_patch(chat_jid: str, archived: bool) -> Any:
-    patch = _patch(neonize_proto.PatchInfo.REGULAR_LOW, ["archive", chat_jid], 3,
-                   sync_action.SyncActionValue(archiveChatAction=sync_action.ArchiveChatAction(archived=archived)))
-    if archived:
-        # As whatsmeow does: an archived chat is no longer pinned.
-        patch.Mutations.append(pin_patch(chat_jid, False).Mutations[0])
-    return patch
-
-
-def pin_patch(chat_jid: str, pinned: bool) -> Any:
-    return _patch(neonize_proto.PatchInfo.REGULAR_LOW, ["pin_v1", chat_jid], 5,
-                  sync_action.SyncActionValue(pinAction=sync_action.PinAction(pinned=pinned)))
-
-
-def mute_patch(chat_jid: str, muted: bool, until: datetime | None) -> Any:
-    """`until` None while muting: for good (WhatsApp's -1)."""
-    action = sync_action.MuteAction(muted=muted)
-    if muted:
-        action.muteEndTimestamp = int(until.timestamp() * 1000) if until is not None else -1
-    return _patch(neonize_proto.PatchInfo.REGULAR_HIGH, ["mute", chat_jid], 2,
-                  sync_action.SyncActionValue(muteAction=action))

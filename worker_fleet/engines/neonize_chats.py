@@ -1,24 +1,30 @@
-"""Chats on the neonize engine (mixed into `NeonizeClient`): chat settings through WhatsApp's app
-state (``send_app_state`` with the patches of `neonize_chat_mapping`), the disappearing timer
+"""Chats on the neonize engine (mixed into `NeonizeClient`): the disappearing timer
 (``set_disappearing_timer``), history sync (``HistorySync`` events) and chats read on the phone
 (``READ_SELF`` receipts). Names and signatures as installed (neonize 0.5.2's async client).
 
-neonize 0.5.2 reports no app-state events (archive, pin, mute changed on the phone): those
-changes reach the chat list only with the next history sync."""
+What neonize 0.5.2 cannot do, it says so (``not_supported_by_engine``): archive, pin and mute
+are app-state patches, and neonize has no working way to send one. Its ``chat_settings``
+(``put_archived``, ``put_pinned``, ``put_muted_until``) writes whatsmeow's *local* store only,
+which WhatsApp and the account's other devices never see; and its ``send_app_state`` binding
+loses the patch's collection on the way to whatsmeow (the Go side compares enum pointers, and
+knows no ``regular_low`` / ``regular_high``, the collections of archive, pin and mute). Nor does
+it report the app-state events of changes made on the phone."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from worker_fleet.engines.base import EngineEvent
 from worker_fleet.engines.chats import DISAPPEARING_TIMERS
 from worker_fleet.engines.errors import EngineRefusedError
-from worker_fleet.engines.neonize_chat_mapping import archive_patch, history_batches, mute_patch, pin_patch
+from worker_fleet.engines.neonize_chat_mapping import history_batches
 from worker_fleet.engines.neonize_mapping import jid_from_text, jid_text
 from worker_fleet.engines.neonize_runtime import NeonizeError
+
+_NO_APP_STATE = "neonize 0.5.2 cannot send WhatsApp app-state patches (archive, pin, mute)"
 
 
 class NeonizeChats:
@@ -43,19 +49,14 @@ class NeonizeChats:
             except NeonizeError as exc:
                 raise EngineRefusedError("engine_operation_failed", str(exc) or type(exc).__name__) from exc
 
-    async def _send_patch(self, patch: Any) -> None:
-        async with self._chat_call() as native:
-            await native.send_app_state(patch)
-
     async def set_chat_archived(self, chat_jid: str, archived: bool) -> None:
-        await self._send_patch(archive_patch(jid_text(jid_from_text(chat_jid)), archived))
+        raise EngineRefusedError("not_supported_by_engine", _NO_APP_STATE)
 
     async def set_chat_pinned(self, chat_jid: str, pinned: bool) -> None:
-        await self._send_patch(pin_patch(jid_text(jid_from_text(chat_jid)), pinned))
+        raise EngineRefusedError("not_supported_by_engine", _NO_APP_STATE)
 
     async def set_chat_muted(self, chat_jid: str, muted: bool, until: str | None = None) -> None:
-        end = datetime.fromisoformat(until) if until is not None else None
-        await self._send_patch(mute_patch(jid_text(jid_from_text(chat_jid)), muted, end))
+        raise EngineRefusedError("not_supported_by_engine", _NO_APP_STATE)
 
     async def set_disappearing_timer(self, chat_jid: str, seconds: int) -> None:
         if seconds not in DISAPPEARING_TIMERS:

@@ -38,7 +38,6 @@ with _root_logging_preserved():
     from neonize.proto.waCommon.WACommon_pb2 import MessageKey
     from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
     from neonize.proto.waE2E import WAWebProtobufsE2E_pb2 as wa_e2e
-    from neonize.proto.waSyncAction import WAWebProtobufSyncAction_pb2 as sync_action
     from neonize.utils import validate_link
     from neonize.utils.enum import (
         ChatPresence,
@@ -75,7 +74,6 @@ __all__ = [
     "extract_text",
     "neonize_events",
     "neonize_proto",
-    "sync_action",
     "validate_link",
     "wa_e2e",
 ]
