@@ -13,6 +13,7 @@ from whatsam.adapters.auth_state import AuthStateStore
 from whatsam.adapters.chats import ChatRepository
 from whatsam.adapters.directory import Directory
 from whatsam.adapters.dynamo_models import bind_models
+from whatsam.adapters.history_progress import HistoryProgress
 from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
@@ -115,7 +116,8 @@ def build(settings: Settings) -> Container:
     status = SessionStatusService(sessions, cache)
     # History's phone↔LID pairs: `ChatIngestion.on_identities`, a no-op until the identity map takes them.
     ingestion = EventIngestion(session_repo, leases, cache, messages, journal, usage=usage_counters,
-                               groups=joined_groups, chats=ChatIngestion(chat_store, messages))
+                               groups=joined_groups, chats=ChatIngestion(chat_store, messages),
+                               history=HistoryProgress(redis_client))
     built = Container(
         settings=settings,
         users=users,

@@ -13,6 +13,7 @@ tally per session (the chats seen, the messages kept), never the history itself.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,8 @@ def stored_policy(session_id: str) -> str:
 class _Tally:
     policy: str
     cutoff: datetime
+    sync_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    batches: int = 0
     chats: set[str] = field(default_factory=set)
     messages: int = 0
 
@@ -80,13 +83,16 @@ class HistoryIntake:
             tally.chats.update(chat.chat_jid for chat in chats)
             tally.chats.update(message.chat_jid for message in messages)
             tally.messages += len(messages)
-            yield HistoryBatchEvent(**envelope(), chats=chats, messages=messages, identities=identities)
+            yield HistoryBatchEvent(**envelope(), sync_id=tally.sync_id, index=tally.batches, chats=chats,
+                                    messages=messages, identities=identities)
+            tally.batches += 1
         if batch.final:
             self._tallies.pop(session_id, None)
             log.info("history sync of %s done (%s): %d chats, %d messages", session_id, tally.policy,
                      len(tally.chats), tally.messages)
             if keep:
-                yield SessionHistorySyncedEvent(**envelope(), chats=len(tally.chats), messages=tally.messages)
+                yield SessionHistorySyncedEvent(**envelope(), chats=len(tally.chats), messages=tally.messages,
+                                                sync_id=tally.sync_id, batches=tally.batches)
 
     def forget(self, session_id: str) -> None:
         """The session ended in the middle of a sync."""

@@ -54,7 +54,8 @@ def test_the_list_and_a_chats_history(api: Any, services: Any, line: Line) -> No
     contact_writes(services, line, 1, "hi", T0)
     old = HistoryMessageInfo(message_id=inbound_message_id(line.session_id, "3AOLD"), wa_id="3AOLD", chat_jid=ANN,
                              sender_jid=ANN, kind="text", text="from before", timestamp=T0 - timedelta(days=1))
-    inject(services, line, 2, HistoryBatchEvent, chats=[HistoryChatInfo(chat_jid=ANN, name="Ann")], messages=[old])
+    inject(services, line, 2, HistoryBatchEvent, sync_id="s1", index=0,
+           chats=[HistoryChatInfo(chat_jid=ANN, name="Ann")], messages=[old])
 
     listed = api.call("GET", "/v1/chats", api_key=line.key)
     assert listed.status == 200, listed.body

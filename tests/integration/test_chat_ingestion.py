@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.leases import TEST_WORKER, granted_lease
 from whatsam.adapters.chats import ChatRepository
+from whatsam.adapters.history_progress import HistoryProgress
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import SessionRepository
@@ -34,6 +35,8 @@ from whatsam.metering.counters import Metric, UsageCounters
 from whatsam.security.passwords import hash_password
 from whatsam.services.chat_ingestion import ChatIngestion
 from whatsam.services.ingestion import EventIngestion
+from worker_fleet.engines.simulated_chats import simulated_history
+from worker_fleet.history import HistoryIntake
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +69,8 @@ class Setup:
                                        on_identities=lambda sid, pairs: self.identities.append((sid, list(pairs))))
         self.ingestion = EventIngestion(SessionRepository(), LeaseRepository(), services.cache, messages,
                                         JournalRepository(), [lambda event: self.heard.append(event.type)],
-                                        usage=self.usage, chats=chat_ingestion)
+                                        usage=self.usage, chats=chat_ingestion,
+                                        history=HistoryProgress(services.redis))
         self.messages = messages
         user = User(user_id=new_id("usr"), email=f"{uuid.uuid4().hex[:10]}@example.com", name="chats",
                     password_hash=hash_password("correct horse battery"), tier=Tier.MAX)
@@ -174,15 +178,22 @@ def history_message(setup: Setup, chat: str, at: datetime, text: str, *, from_me
 def test_history_is_stored_once_without_news_or_usage(setup: Setup) -> None:
     old = [history_message(setup, ANN, T0 - timedelta(hours=n), f"old {n}") for n in range(3)]
     mine = history_message(setup, GROUP, T0 - timedelta(days=2), "from me", from_me=True)
+    sync_id = uuid.uuid4().hex
+    # The worker's closing event overtakes the batch (the events queue keeps no order): it is
+    # announced only once the batch is stored.
+    done = SessionHistorySyncedEvent(**setup.envelope(), chats=2, messages=4, sync_id=sync_id, batches=1)
+    assert setup.apply(done) is False and setup.heard == []
     batch = HistoryBatchEvent(
-        **setup.envelope(), messages=[*old, mine],
+        **setup.envelope(), sync_id=sync_id, index=0, messages=[*old, mine],
         chats=[HistoryChatInfo(chat_jid=ANN, name="Ann", unread_count=2, pinned=True, last_activity=T0),
                HistoryChatInfo(chat_jid=GROUP, name="Team", archived=True,
                                muted_until=T0 + timedelta(days=7))],
         identities=[PhoneLidPair(phone_jid=ANN, lid_jid="100000000000002@lid")])
     assert setup.apply(batch) is True
+    assert setup.heard == ["session.history_synced"], "the sync is stored: announced"
     assert setup.apply(batch) is True, "applying a batch again stores nothing twice"
-    assert setup.heard == [] and setup.usage.counted == [], "history is no news and no received message"
+    assert setup.usage.counted == [], "history is no received message"
+    assert setup.apply(done) is False, "announced again (redelivered), journaled once"
     assert len(setup.identities) == 2 and setup.identities[0][1][0].lid_jid == "100000000000002@lid"
 
     ann = setup.chat(ANN)
@@ -197,14 +208,23 @@ def test_history_is_stored_once_without_news_or_usage(setup: Setup) -> None:
     # Live news after history: history that comes again does not override it.
     setup.apply(setup.received(ANN, T0 + timedelta(minutes=1), "live"))
     assert setup.chat(ANN).unread_count == 3
-    setup.apply(HistoryBatchEvent(**setup.envelope(), chats=[HistoryChatInfo(chat_jid=ANN, name="Other",
-                                                                             unread_count=9)]))
+    setup.apply(HistoryBatchEvent(**setup.envelope(), sync_id="later", index=0,
+                                  chats=[HistoryChatInfo(chat_jid=ANN, name="Other", unread_count=9)]))
     ann = setup.chat(ANN)
     assert (ann.name, ann.unread_count, ann.last_message.preview) == ("Ann", 3, "live")
-
-    done = SessionHistorySyncedEvent(**setup.envelope(), chats=2, messages=4)
-    assert setup.apply(done) is True and setup.apply(done) is False
-    assert setup.heard.count("session.history_synced") == 2
+    assert setup.heard.count("session.history_synced") == 3
     journal = JournalRepository().after(setup.session_id, 0, 50)
     assert [e["type"] for e in journal].count("session.history_synced") == 1
     assert "history.batch" not in {e["type"] for e in journal}
+
+
+def test_a_simulated_burst_through_the_worker_intake_fills_the_list(setup: Setup) -> None:
+    now = datetime.now(UTC)
+    intake = HistoryIntake(lambda _: "recent", now=lambda: now)
+    for batch in simulated_history(setup.session_id, 60, now, "15551234567:1@s.whatsapp.net"):
+        for event in intake.events(setup.session_id, batch, setup.envelope):
+            setup.apply(event)
+    page, _ = setup.chats.page(setup.session_id, kind=None, after=None, limit=10)
+    assert [chat.chat_jid for chat in page] == ["14155560000@s.whatsapp.net", "14155560001@s.whatsapp.net"]
+    assert page[0].last_message is not None and page[0].last_message.preview == "History message 1 of chat 1"
+    assert setup.heard == ["session.history_synced"]

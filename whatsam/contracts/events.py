@@ -166,6 +166,9 @@ class HistoryBatchEvent(Event):
     `history_sync` setting. Stored by ingestion, never journaled nor delivered as news."""
 
     type: Literal["history.batch"] = "history.batch"
+    # The sync it belongs to (the worker's id for it) and its number in it, from 0.
+    sync_id: str
+    index: int
     chats: list[HistoryChatInfo] = Field(default_factory=list)
     messages: list[HistoryMessageInfo] = Field(default_factory=list)
     identities: list[PhoneLidPair] = Field(default_factory=list)
@@ -181,6 +184,9 @@ class SessionHistorySyncedEvent(Event):
     type: Literal["session.history_synced"] = "session.history_synced"
     chats: int
     messages: int
+    # Announced once ingestion stored all `batches` history batches of sync `sync_id`.
+    sync_id: str
+    batches: int
 
 
 GroupEvent = GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent

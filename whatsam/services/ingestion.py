@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from enum import Enum
 
+from whatsam.adapters.history_progress import HistoryProgress
 from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
@@ -81,7 +82,7 @@ class EventIngestion:
     def __init__(self, sessions: SessionRepository, leases: LeaseRepository, cache: SessionCache,
                  messages: MessageRepository, journal: JournalRepository, subscribers: Sequence[Subscriber] = (),
                  usage: UsageCounters | None = None, groups: JoinedGroups | None = None,
-                 chats: ChatIngestion | None = None):
+                 chats: ChatIngestion | None = None, history: HistoryProgress | None = None):
         self._admission = EventAdmission(sessions, leases, messages)
         self._sessions = sessions
         self._cache = cache
@@ -91,6 +92,7 @@ class EventIngestion:
         self._usage = usage
         self._groups = groups
         self._chats = chats
+        self._history = history
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -110,7 +112,12 @@ class EventIngestion:
             # Old news, stored idempotently (`ChatIngestion.history`): not journaled, no subscriber.
             if self._chats is not None:
                 self._chats.history(event)
+            if self._history is not None:
+                self._announce(self._history.batch_stored(event.session_id, event.sync_id, event.index))
             return True
+        if isinstance(event, SessionHistorySyncedEvent):
+            # News once every batch it counts is stored, which may be after it arrives (`HistoryProgress`).
+            return self._announce(self._history.closed(event) if self._history is not None else event)
         if isinstance(event, MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent):
             event, outcome = self._apply_message_event(event)
         elif isinstance(event, GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent):
@@ -119,9 +126,9 @@ class EventIngestion:
             outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
             if self._groups is not None:
                 self._groups.apply(event)
-        elif isinstance(event, ChatReadEvent | SessionHistorySyncedEvent):
+        elif isinstance(event, ChatReadEvent):
             outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
-            if isinstance(event, ChatReadEvent) and self._chats is not None:
+            if self._chats is not None:
                 self._chats.read(event)  # moves `read_through` forward only: twice is harmless
         else:
             outcome = self._apply(event)
@@ -131,6 +138,16 @@ class EventIngestion:
             for subscriber in self._subscribers:
                 subscriber(event)
         return outcome is Outcome.APPLIED
+
+    def _announce(self, event: SessionHistorySyncedEvent | None) -> bool:
+        """Journal and notify a completed history sync; True the first time. Notified again when
+        announced again: an earlier attempt may have journaled it and failed in a subscriber."""
+        if event is None:
+            return False
+        journaled = self._journal.append(event)
+        for subscriber in self._subscribers:
+            subscriber(event)
+        return journaled
 
     def _apply_message_event(self, event: MessageEvent) -> tuple[MessageEvent, Outcome]:
         """Message events change the message log; the journal's (session, seq) key tells a

@@ -4,7 +4,7 @@ triggers the last two with ``POST /v1/dev/sessions/{id}/simulate`` types ``histo
 {count}`` and ``chat.read_on_phone {phone}``.
 
 The burst is deterministic: ``count`` messages over ``max(1, count // 25)`` contacts with
-phones ``1999`` + 7 digits, newest chat first; the oldest message of every chat is 45 days old
+phones ``1415556`` + 4 digits, newest chat first; the oldest message of every chat is 45 days old
 (older than what `history_sync: recent` keeps), the others from the last hours; every third
 message is from this account. It is produced batch by batch (`simulated_history`) and each
 batch handed to the host before the next is made, so no sync is ever held whole.
@@ -35,7 +35,7 @@ _OLDEST = timedelta(days=45)
 
 
 def history_phone(index: int) -> str:
-    return f"1999{index:07d}"
+    return f"1415556{index:04d}"
 
 
 def simulated_history(session_id: str, count: int, now: datetime, own_jid: str,

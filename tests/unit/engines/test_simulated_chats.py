@@ -126,7 +126,9 @@ def test_the_worker_keeps_what_the_setting_says_and_announces_once(policy: str, 
     if policy == "none":
         assert done == [] and all(not b.chats and not b.messages and b.identities for b in batches)
         return
-    assert [(d.chats, d.messages) for d in done] == [(10, messages)] and published[-1] is done[0]
+    assert [(d.chats, d.messages, d.batches) for d in done] == [(10, messages, len(batches))]
+    assert published[-1] is done[0] and [b.index for b in batches] == list(range(len(batches)))
+    assert {b.sync_id for b in batches} == {done[0].sync_id}
     first = batches[0].messages[0]
     assert first.message_id == inbound_message_id("ses_x", first.wa_id), "one record with the live message"
     # The next sync reads the setting again.
