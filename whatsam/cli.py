@@ -105,8 +105,8 @@ def _dev_inbound(args: argparse.Namespace) -> int:
 
 
 def _dev_simulate(args: argparse.Namespace) -> int:
-    body: dict[str, Any] = {"type": args.type, "phone": args.phone}
-    for name in ("group", "subject", "text"):
+    body: dict[str, Any] = {"type": args.type}
+    for name in ("phone", "group", "subject", "text", "count"):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
     if args.participants:
@@ -151,11 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("--from", dest="sender", required=True, help="the contact's phone number")
     inbound.add_argument("--text", required=True)
     inbound.set_defaults(handler=_dev_inbound)
-    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event (groups)")
+    simulate = dev_commands.add_parser("simulate", help="the simulated WhatsApp produces an event (groups, chats)")
     simulate.add_argument("session_id")
     simulate.add_argument("type", help="group.added, group.join, group.leave, group.promote, group.demote, "
-                                       "group.subject, group.announce, group.removed, group.request, group.message")
-    simulate.add_argument("--phone", required=True, help="who acts")
+                                       "group.subject, group.announce, group.removed, group.request, group.message, "
+                                       "history.sync, chat.read_on_phone")
+    simulate.add_argument("--phone", help="who acts (all but history.sync)")
+    simulate.add_argument("--count", type=int, help="history.sync: messages of history (default 50)")
     simulate.add_argument("--group", help="the group's JID (all but group.added)")
     simulate.add_argument("--subject")
     simulate.add_argument("--text")

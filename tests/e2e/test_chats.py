@@ -7,6 +7,7 @@ archive, pin, mute and the disappearing timer go through the simulated WhatsApp.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
 from tests.e2e.test_fleet import _account, _card, _connect_and_scan
 from tests.e2e.test_groups import _has, _hook, _hooks
+from tests.e2e.test_readme_walkthrough import run_as_written, walkthrough
 from tests.support.waiting import wait_until
 from tests.support.webhook_receiver import Receiver
 
@@ -132,3 +134,16 @@ def test_chat_settings_through_the_simulated_whatsapp(stack: DevProcess, line: d
     other = _account(stack)
     status, _, _ = stack.request("GET", "/v1/chats", token=other)
     assert status == 401, "the chat list takes a session API key"
+
+
+def test_the_readme_walkthrough(stack: DevProcess, tmp_path: Path) -> None:
+    answers = run_as_written(stack, tmp_path, walkthrough("## Chats and history sync"), "cai@example.com")
+    assert {"type": "history.sync", "result": {"messages": 50, "chats": 2}} in answers
+    listed = next(a for a in answers if isinstance(a, dict) and "chats" in a)
+    first = listed["chats"][0]
+    assert (first["chat"], first["unread_count"], first["last_message"]["preview"]) == (ANN_JID, 1, "lunch?")
+    assert {"status": "accepted"} in answers
+    archived = next(a for a in answers if isinstance(a, dict) and a.get("archived") is True)
+    assert archived["chat"] == ANN_JID and archived["unread_count"] == 0, "read, then archived"
+    history = next(a for a in answers if isinstance(a, dict) and "messages" in a)
+    assert [m["content"]["text"] for m in history["messages"]] == ["lunch?"]
