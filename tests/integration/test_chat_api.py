@@ -153,3 +153,10 @@ def test_settings_go_to_whatsapp_and_show_once_it_took_them(services: Any, line:
     assert refused.value.status == 502
     chat = ChatRepository().get(session_id, ANN)
     assert chat is not None and chat.archived, "what WhatsApp refused does not show"
+
+
+def test_deleting_the_session_deletes_its_chats(api: Any, services: Any, line: Line) -> None:
+    contact_writes(services, line, 1, "hi", T0)
+    assert ChatRepository().get(line.session_id, ANN) is not None
+    assert api.call("DELETE", f"/v1/sessions/{line.session_id}", token=line.token).status == 204
+    assert ChatRepository().page(line.session_id, kind=None, after=None, limit=10) == ([], None)
