@@ -14,6 +14,7 @@ import pytest
 from tests.support.leases import TEST_WORKER, granted_lease
 from whatsam.adapters.chats import ChatRepository
 from whatsam.adapters.history_progress import HistoryProgress
+from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
 from whatsam.adapters.repositories import SessionRepository
@@ -21,12 +22,15 @@ from whatsam.contracts.chats import HistoryChatInfo, HistoryMessageInfo, PhoneLi
 from whatsam.contracts.events import (
     AnyEvent,
     ChatReadEvent,
+    GroupJoinedEvent,
+    GroupUpdatedEvent,
     HistoryBatchEvent,
     MessageReceivedEvent,
     SessionHistorySyncedEvent,
     event_from_dict,
     make_seq,
 )
+from whatsam.contracts.groups import Group
 from whatsam.domain.ids import new_id
 from whatsam.domain.model import User
 from whatsam.domain.tiers import Tier
@@ -69,7 +73,7 @@ class Setup:
                                        on_identities=lambda sid, pairs: self.identities.append((sid, list(pairs))))
         self.ingestion = EventIngestion(SessionRepository(), LeaseRepository(), services.cache, messages,
                                         JournalRepository(), [lambda event: self.heard.append(event.type)],
-                                        usage=self.usage, chats=chat_ingestion,
+                                        usage=self.usage, chats=chat_ingestion, groups=JoinedGroups(services.redis),
                                         history=HistoryProgress(services.redis))
         self.messages = messages
         user = User(user_id=new_id("usr"), email=f"{uuid.uuid4().hex[:10]}@example.com", name="chats",
@@ -228,3 +232,15 @@ def test_a_simulated_burst_through_the_worker_intake_fills_the_list(setup: Setup
     assert [chat.chat_jid for chat in page] == ["14155560000@s.whatsapp.net", "14155560001@s.whatsapp.net"]
     assert page[0].last_message is not None and page[0].last_message.preview == "History message 1 of chat 1"
     assert setup.heard == ["session.history_synced"]
+
+
+def test_group_chats_are_named_by_the_groups_subject(setup: Setup) -> None:
+    joined = GroupJoinedEvent(**setup.envelope(), group=Group(jid=GROUP, subject="Team"), reason="added")
+    older_rename = GroupUpdatedEvent(**{**setup.envelope(), "seq": make_seq(1, 0)}, group_jid=GROUP,
+                                     changes={"subject": "Old name"})
+    renamed = GroupUpdatedEvent(**setup.envelope(), group_jid=GROUP, changes={"subject": "Team 2"})
+    setup.apply(joined)
+    assert setup.chat(GROUP).name == "Team" and setup.chat(GROUP).kind == "group"
+    setup.apply(renamed)
+    setup.ingestion.apply(older_rename)
+    assert setup.chat(GROUP).name == "Team 2", "an older rename arriving late changes nothing"

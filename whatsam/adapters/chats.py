@@ -117,6 +117,10 @@ class ChatRepository:
                    ChatModel.tenant_id.set(tenant_id), ChatModel.kind.set(chat_kind(chat_jid))],
                   ChatModel.activity_key.does_not_exist() | (ChatModel.activity_key < key))
 
+    def name(self, session_id: str, tenant_id: str, chat_jid: str, name: str) -> None:
+        """The chat's name as WhatsApp has it now (a group's subject)."""
+        ChatModel(session_id, chat_jid).update(actions=[ChatModel.name.set(name), *_identity(tenant_id, chat_jid)])
+
     def mark_read(self, session_id: str, tenant_id: str, chat_jid: str, at: datetime) -> None:
         """Read through `at`: nothing unread (a read older than the last one changes nothing)."""
         update_if(ChatModel(session_id, chat_jid),

@@ -18,7 +18,8 @@ from typing import Any
 from whatsam.adapters.chats import ChatRepository, LastMessage, preview_of
 from whatsam.adapters.messages import MessageRepository
 from whatsam.contracts.chats import HistoryMessageInfo, PhoneLidPair
-from whatsam.contracts.events import ChatReadEvent, HistoryBatchEvent, MessageReceivedEvent
+from whatsam.contracts.events import ChatReadEvent, Event, HistoryBatchEvent, MessageReceivedEvent
+from whatsam.contracts.groups import Group
 from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.status import MessageStatus
 
@@ -71,6 +72,12 @@ class ChatIngestion:
                            preview=preview_of(record.type, text if isinstance(text, str) else None), from_me=True,
                            at=at)
         self._chats.record_message(record.session_id, record.tenant_id, record.chat_jid, last, unread=False)
+
+    def group_named(self, event: Event, group: Group | None) -> None:
+        """A group event: the group's chat is named as the session's group list now has it
+        (which follows events in order, so an older event never renames it back)."""
+        if group is not None and group.subject:
+            self._chats.name(event.session_id, event.tenant_id, group.jid, group.subject)
 
     def read(self, event: ChatReadEvent) -> None:
         self._chats.mark_read(event.session_id, event.tenant_id, event.chat_jid, event.read_at)

@@ -126,6 +126,9 @@ class EventIngestion:
             outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
             if self._groups is not None:
                 self._groups.apply(event)
+                if self._chats is not None:
+                    group_jid = event.group.jid if isinstance(event, GroupJoinedEvent) else event.group_jid
+                    self._chats.group_named(event, self._groups.get(event.session_id, group_jid))
         elif isinstance(event, ChatReadEvent):
             outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
             if self._chats is not None:
