@@ -6,6 +6,7 @@ from chalicelib import (
     admin,
     billing,
     channels,
+    chats,
     contacts,
     dashboard,
     dev,
@@ -25,7 +26,8 @@ from whatsam.http import middleware
 app = Chalice(app_name="whatsam")
 middleware.install(app)
 for blueprint in (dashboard.bp, health.bp, accounts.bp, sessions.bp, fleet.bp, messages.bp, webhooks.bp, billing.bp,
-                  admin.bp, groups.bp, profile.bp, contacts.bp, channels.bp, status_posts.bp):
+                  admin.bp, groups.bp, profile.bp, contacts.bp, channels.bp, status_posts.bp,
+                  chats.bp):
     app.register_blueprint(blueprint)
 if get_settings().dev_mode:
     app.register_blueprint(dev.bp)

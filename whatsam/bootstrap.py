@@ -10,8 +10,10 @@ from functools import lru_cache
 import redis
 
 from whatsam.adapters.auth_state import AuthStateStore
+from whatsam.adapters.chats import ChatRepository
 from whatsam.adapters.directory import Directory
 from whatsam.adapters.dynamo_models import bind_models
+from whatsam.adapters.history_progress import HistoryProgress
 from whatsam.adapters.identity_map import IdentityMap
 from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
@@ -41,6 +43,8 @@ from whatsam.services.accounts import AccountService
 from whatsam.services.admin import AdminService
 from whatsam.services.api_keys import ApiKeyService
 from whatsam.services.channels import ChannelService
+from whatsam.services.chat_ingestion import ChatIngestion
+from whatsam.services.chat_list import ChatListService
 from whatsam.services.contacts import ContactService
 from whatsam.services.dev_phone import DevPhone
 from whatsam.services.engine_calls import EngineCalls
@@ -83,6 +87,7 @@ class Container:
     reaper: Reaper
     messaging: MessagingService
     chats: ChatService
+    chat_list: ChatListService
     session_settings: SessionSettingsService
     engine_calls: EngineCalls
     groups: GroupService
@@ -113,17 +118,20 @@ def build(settings: Settings) -> Container:
     key_service = ApiKeyService(settings, keys)
     router = CommandRouter(settings, leases, cache)
     joined_groups = JoinedGroups(redis_client)
+    chat_store = ChatRepository()
     engine_calls = EngineCalls(session_repo, router, cache)
     identities = IdentityMap()
     teardown = SessionTeardown(session_repo, keys, leases, router, cache, auth_state, messages, journal,
-                               joined_groups, identities)
+                               joined_groups, identities=identities, chats=chat_store)
     sessions = SessionService(settings, session_repo, key_service, queues, teardown, router)
     webhooks = build_webhooks(settings, queues, sessions)
     usage_counters = UsageCounters(redis_client)
     billing = build_billing(settings, usage_counters, session_repo)
     status = SessionStatusService(sessions, cache)
     ingestion = EventIngestion(session_repo, leases, cache, messages, journal, usage=usage_counters,
-                               groups=joined_groups, identities=IdentityLearning(identities))
+                               groups=joined_groups, identities=IdentityLearning(identities),
+                               chats=ChatIngestion(chat_store, messages, identities),
+                               history=HistoryProgress(redis_client))
     built = Container(
         settings=settings,
         users=users,
@@ -143,7 +151,8 @@ def build(settings: Settings) -> Container:
         ingestion=ingestion,
         messaging=MessagingService(settings, session_repo, messages, journal, router, MediaStore(settings),
                                    RecipientCap(redis_client), usage_counters),
-        chats=ChatService(session_repo, router),
+        chats=ChatService(session_repo, router, chat_store),
+        chat_list=ChatListService(chat_store, engine_calls),
         contacts=ContactService(engine_calls, identities),
         identities=identities,
         session_settings=SessionSettingsService(sessions, SessionSettingsRepository(), ProxySealer(

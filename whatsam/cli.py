@@ -106,7 +106,7 @@ def _dev_inbound(args: argparse.Namespace) -> int:
 
 def _dev_simulate(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"type": args.type}
-    for name in ("phone", "group", "subject", "text", "state", "name", "business_name", "message_id"):
+    for name in ("phone", "group", "subject", "text", "state", "name", "business_name", "message_id", "count"):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
     if args.video:
@@ -160,8 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("type", help="group.added, group.join, group.leave, group.promote, group.demote, "
                                        "group.subject, group.announce, group.removed, group.request, group.message, "
                                        "call.ring, presence.update, chat.presence, contact.lid_message, contact.saved, "
-                                       "poll.vote, status.post, message.played")
-    simulate.add_argument("--phone", help="who acts (every type but message.played and contact.lid_message)")
+                                       "poll.vote, status.post, message.played, history.sync, chat.read_on_phone")
+    simulate.add_argument("--phone", help="who acts (all but message.played, contact.lid_message, history.sync)")
+    simulate.add_argument("--count", type=int, help="history.sync: messages of history (default 50)")
     simulate.add_argument("--group", help="the group's JID (all but group.added)")
     simulate.add_argument("--subject")
     simulate.add_argument("--text")

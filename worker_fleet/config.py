@@ -74,6 +74,8 @@ class WorkerConfig:
             engine_options["qr_interval"] = float(env["WHATSAM_SIM_QR_INTERVAL"])
         if env.get("WHATSAM_SIM_WIRE_LOG"):
             engine_options["wire_log"] = env["WHATSAM_SIM_WIRE_LOG"]
+        if env.get("WHATSAM_SIM_HISTORY_MESSAGES"):
+            engine_options["history_on_link"] = int(env["WHATSAM_SIM_HISTORY_MESSAGES"])
         if env.get("WHATSAM_SIM_SERVER_DIR"):
             engine_options["server_dir"] = env["WHATSAM_SIM_SERVER_DIR"]
         if engine_options:

@@ -43,6 +43,7 @@ from whatsam.contracts.commands import (
     SessionCommand,
 )
 from whatsam.contracts.events import (
+    ChatReadEvent,
     MessageStatusEvent,
     MessageStatusKind,
     SessionQrEvent,
@@ -71,10 +72,12 @@ from worker_fleet.engines.base import (
     StreamReplaced,
     TemporaryBan,
 )
+from worker_fleet.engines.chats import ChatRead, HistoryBatch
 from worker_fleet.engines.outgoing import Media
 from worker_fleet.engines.profile import PROFILE_ENGINE_EVENTS, CallOffered
 from worker_fleet.event_lanes import EngineEventLanes
 from worker_fleet.group_requests import GROUP_ENGINE_EVENTS, GroupRequests, group_event
+from worker_fleet.history import HistoryIntake, PolicyOf, stored_policy
 from worker_fleet.inbound import InboundMessages
 from worker_fleet.outbox import FetchUrl, OutboxContext, Pacing, SessionSender
 from worker_fleet.profile_events import CallRejecter, contact_event
@@ -106,6 +109,8 @@ class HostDeps:
     session_settings: SessionSettingsRepository = field(default_factory=SessionSettingsRepository)
     # Opens sessions' sealed proxy URLs; None: a session with a proxy cannot be opened here.
     proxies: ProxySealer | None = None
+    # The session's `history_sync` setting (`worker_fleet.history`).
+    history_policy: PolicyOf = stored_policy
 
 
 @dataclass
@@ -155,6 +160,7 @@ class SessionHost:
         self._groups = GroupRequests(self.supervisor_call, deps.cache, deps.media)
         self._engine_calls = EngineCalls(self.supervisor_call, deps.cache, deps.media)
         self._calls = CallRejecter(self.supervisor_call, deps.session_settings, deps.sessions, deps.messages)
+        self._history = HistoryIntake(deps.history_policy)
         self.supervisor = supervisor or ShardSupervisor(
             config.engine, config.shards, on_event=lambda sid, ev: self._inbox.put(sid, ev, self._get(sid)),
             on_crash=self._on_shard_crash, engine_options=dict(config.engine_options))
@@ -363,6 +369,12 @@ class SessionHost:
             if (isinstance(event, CallOffered) and self._calls.on_offer(hosted.session_id, hosted.tenant_id, event)
                     and hosted.sender is not None):
                 hosted.sender.wake()
+        elif isinstance(event, HistoryBatch):
+            for history_event in self._history.events(hosted.session_id, event, lambda: self._envelope(hosted)):
+                self._deps.sink.emit(history_event)
+        elif isinstance(event, ChatRead):
+            self._deps.sink.emit(ChatReadEvent(**self._envelope(hosted), chat_jid=event.chat_jid,
+                                               read_at=event.timestamp))
 
     # ------------------------------------------------------------------ leases
 
@@ -502,6 +514,7 @@ class SessionHost:
             hosted.snapshotter.cancel()
         if hosted.sender is not None:
             hosted.sender.stop()
+        self._history.forget(hosted.session_id)
         return True
 
     def _store_path(self, session_id: str) -> Path:

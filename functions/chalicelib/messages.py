@@ -36,13 +36,17 @@ JOURNAL_AFTER = IntQuery("after", "The last `seq` seen", minimum=0, maximum=2**6
 JOURNAL_LIMIT = page_size(100, 500)
 
 
+def history_page(call: Call, chat: str | None) -> dict:
+    """A page of the session's messages (of one chat, or all), newest first."""
+    records, cursor = container().messaging.history(call.key.session_id, chat=chat, cursor=CURSOR.read(call.request),
+                                                    limit=HISTORY_LIMIT.get(call.request))
+    return {"messages": [_view(r) for r in records], "next_cursor": cursor}
+
+
 @endpoint(bp, "GET", "/v1/messages", summary="Message history, newest first (`?chat=&cursor=&limit=`)",
           tag="messages", auth="api_key", query=(HISTORY_LIMIT, CHAT, CURSOR))
 def list_messages(call: Call) -> dict:
-    records, cursor = container().messaging.history(call.key.session_id, chat=CHAT.read(call.request),
-                                                    cursor=CURSOR.read(call.request),
-                                                    limit=HISTORY_LIMIT.get(call.request))
-    return {"messages": [_view(r) for r in records], "next_cursor": cursor}
+    return history_page(call, CHAT.read(call.request))
 
 
 @endpoint(bp, "GET", "/v1/messages/{message_id}", summary="One message, with its status timeline",

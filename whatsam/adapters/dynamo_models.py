@@ -12,6 +12,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from whatsam.adapters.chat_models import ChatModel
 from whatsam.adapters.identity_models import IdentityModel
 from whatsam.adapters.message_models import JournalModel, MessageModel
 from whatsam.adapters.usage_models import StatementModel, UsageModel
@@ -223,6 +224,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     WorkerModel,
     MessageModel,
     JournalModel,
+    ChatModel,
     WebhookEndpointModel,
     WebhookDeliveryModel,
     UsageModel,

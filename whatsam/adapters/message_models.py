@@ -79,6 +79,7 @@ class MessageModel(Model):
     # A poll's votes, {voter JID: {"options": [...], "at": ISO time}}: each voter's latest, one map
     # entry per voter so that votes written at once never contend.
     poll_votes: MapAttribute[str, object] = MapAttribute(null=True)
+    source = UnicodeAttribute(null=True)  # absent: "live"
     # Seq of the journaled event of each status: one journal entry (and webhook) per status.
     journaled_sent = NumberAttribute(null=True)
     journaled_delivered = NumberAttribute(null=True)

@@ -36,7 +36,7 @@ def _record(item: MessageModel) -> MessageRecord:
         handed_fence=int(item.handed_fence) if item.handed_fence is not None else None,
         attempts=int(item.attempts or 0), wa_id=item.wa_id, timeline=json.loads(item.timeline), error=item.error,
         request_hash=item.request_hash, revoked=bool(item.revoked),
-        poll_votes=item.poll_votes.as_dict() if item.poll_votes else {})
+        poll_votes=item.poll_votes.as_dict() if item.poll_votes else {}, source=item.source or "live")
 
 
 # The seq of the event that journaled each status of an outbound message.
@@ -68,6 +68,7 @@ class MessageRepository:
             send_seq=record.send_seq, pending_seq=record.send_seq if record.status is MessageStatus.QUEUED else None,
             wa_id=record.wa_id, session_wa=f"{record.session_id}#{record.wa_id}" if record.wa_id else None,
             timeline=_stamp([], record.status, record.created_at), request_hash=record.request_hash,
+            source=None if record.source == "live" else record.source,
             ttl=int(time.time()) + self.retention_seconds)
         return save_if(item, MessageModel.message_id.does_not_exist())
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, TypeAdapter
 
 from whatsam.contracts.base import Message
+from whatsam.contracts.chats import HistoryChatInfo, HistoryMessageInfo, PhoneLidPair
 from whatsam.contracts.groups import Group, GroupMember
 
 SEQ_COUNTER_BITS = 32
@@ -169,6 +170,42 @@ class GroupLeftEvent(Event):
     reason: str | None = None
 
 
+class ChatReadEvent(Event):
+    """The account read a chat on another device (its phone): its unread count is 0."""
+
+    type: Literal["chat.read"] = "chat.read"
+    chat_jid: str
+    read_at: datetime
+
+
+class HistoryBatchEvent(Event):
+    """A piece of the history the phone sent after linking, already filtered by the session's
+    `history_sync` setting. Stored by ingestion, never journaled nor delivered as news."""
+
+    type: Literal["history.batch"] = "history.batch"
+    # The sync it belongs to (the worker's id for it) and its number in it, from 0.
+    sync_id: str
+    index: int
+    chats: list[HistoryChatInfo] = Field(default_factory=list)
+    messages: list[HistoryMessageInfo] = Field(default_factory=list)
+    identities: list[PhoneLidPair] = Field(default_factory=list)
+
+
+# Plumbing between the worker and ingestion, never news a customer can subscribe to.
+INTERNAL_EVENT_TYPES = frozenset({"history.batch"})
+
+
+class SessionHistorySyncedEvent(Event):
+    """The history sync after linking is stored: how many chats and messages it brought."""
+
+    type: Literal["session.history_synced"] = "session.history_synced"
+    chats: int
+    messages: int
+    # Announced once ingestion stored all `batches` history batches of sync `sync_id`.
+    sync_id: str
+    batches: int
+
+
 GroupEvent = GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent
 
 
@@ -219,7 +256,8 @@ ContactEvent = PresenceUpdatedEvent | ChatPresenceEvent | CallReceivedEvent | Ca
 AnyEvent = Annotated[
     SessionStatusEvent | SessionQrEvent | MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent
     | StatusReceivedEvent | GroupJoinedEvent | GroupUpdatedEvent | GroupParticipantsEvent | GroupLeftEvent
-    | PresenceUpdatedEvent | ChatPresenceEvent | CallReceivedEvent | CallEndedEvent,
+    | PresenceUpdatedEvent | ChatPresenceEvent | CallReceivedEvent | CallEndedEvent | ChatReadEvent
+    | HistoryBatchEvent | SessionHistorySyncedEvent,
     Field(discriminator="type"),
 ]
 

@@ -23,7 +23,7 @@ SIMULATION_REFUSALS: dict[str, type[AppError]] = {
 _NEEDS: dict[str, tuple[str, ...]] = {"poll.vote": ("phone", "message_id"), "status.post": ("phone", "text"),
                                       "message.played": ("message_id",), "call.ring": ("phone",),
                                       "presence.update": ("phone",), "chat.presence": ("phone",),
-                                      "contact.saved": ("phone",)}
+                                      "contact.saved": ("phone",), "chat.read_on_phone": ("phone",)}
 # ... and what each of them takes at all.
 _TAKES: dict[str, frozenset[str]] = {"poll.vote": frozenset({"phone", "message_id", "options"}),
                                      "status.post": frozenset({"phone", "text"}),
@@ -32,7 +32,9 @@ _TAKES: dict[str, frozenset[str]] = {"poll.vote": frozenset({"phone", "message_i
                                      "presence.update": frozenset({"phone", "state"}),
                                      "chat.presence": frozenset({"phone", "state", "group"}),
                                      "contact.lid_message": frozenset({"phone", "name", "text"}),
-                                     "contact.saved": frozenset({"phone", "name", "business_name"})}
+                                     "contact.saved": frozenset({"phone", "name", "business_name"}),
+                                     "history.sync": frozenset({"count"}),
+                                     "chat.read_on_phone": frozenset({"phone"})}
 
 
 class DevSimulateRequest(Body):
@@ -44,7 +46,7 @@ class DevSimulateRequest(Body):
     type: Literal["group.added", "group.join", "group.leave", "group.promote", "group.demote", "group.subject",
                   "group.announce", "group.removed", "group.request", "group.message", "call.ring", "presence.update",
                   "chat.presence", "contact.lid_message", "contact.saved", "poll.vote", "status.post",
-                  "message.played"]
+                  "message.played", "history.sync", "chat.read_on_phone"]
     group: str | None = Field(default=None, max_length=64, description="The group (group.* but group.added)")
     phone: str | None = Field(default=None, min_length=4, max_length=32,
                               description="Who acts: adds, joins, leaves, renames, posts, calls, writes")
@@ -63,6 +65,8 @@ class DevSimulateRequest(Body):
                                                "(our message id or WhatsApp's)")
     options: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
         default=None, max_length=12, description="poll.vote: the options chosen (none: the vote is taken back)")
+    count: int | None = Field(default=None, ge=0, le=100_000,
+                              description="history.sync: messages of history the phone sends (default 50)")
 
     @model_validator(mode="after")
     def _group_simulations_name_who_acts(self) -> DevSimulateRequest:

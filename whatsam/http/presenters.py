@@ -68,7 +68,7 @@ def message_view(record: MessageRecord, media_url: Callable[[str], str]) -> dict
         "id": record.message_id, "session_id": record.session_id, "direction": record.direction,
         "chat": record.chat_jid, "type": record.type, "status": record.status.value, "wa_id": record.wa_id,
         "created_at": iso(record.created_at), "timeline": record.timeline, "error": record.error,
-        "revoked": record.revoked, "content": payload,
+        "revoked": record.revoked, "source": record.source, "content": payload,
     }
     if record.direction == "in":
         view["from"] = {"jid": payload.get("sender_jid"), "phone": payload.get("sender_phone"),

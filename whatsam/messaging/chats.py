@@ -3,24 +3,30 @@
 
 from __future__ import annotations
 
+from whatsam.adapters.chats import ChatRepository
 from whatsam.adapters.repositories import SessionRepository
 from whatsam.contracts.commands import MarkRead, SendPresence, SessionCommand
-from whatsam.domain.model import SessionCard, SessionStatus
+from whatsam.domain.model import SessionCard, SessionStatus, utcnow
 from whatsam.errors import Conflict, NotFound
 from whatsam.messaging import recipients
 from whatsam.services.routing import CommandRouter
 
 
 class ChatService:
-    def __init__(self, sessions: SessionRepository, router: CommandRouter):
+    def __init__(self, sessions: SessionRepository, router: CommandRouter, chat_store: ChatRepository | None = None):
         self._sessions = sessions
         self._router = router
+        self._chat_store = chat_store
 
     def mark_read(self, session_id: str, chat: str, message_ids: list[str], sender: str | None) -> None:
         card = self._connected(session_id)
-        self._send(card, MarkRead(session_id=session_id, tenant_id=card.tenant_id, chat_jid=recipients.to_jid(chat),
+        chat_jid = recipients.to_jid(chat)
+        self._send(card, MarkRead(session_id=session_id, tenant_id=card.tenant_id, chat_jid=chat_jid,
                                   message_ids=message_ids,
                                   sender_jid=recipients.to_jid(sender) if sender else None))
+        if self._chat_store is not None:
+            # Read here: what arrived until now is read (a message older than this arriving late too).
+            self._chat_store.mark_read(session_id, card.tenant_id, chat_jid, utcnow())
 
     def presence(self, session_id: str, chat: str, state: str) -> None:
         card = self._connected(session_id)

@@ -31,6 +31,8 @@ class MessageRecord:
     request_hash: str | None = None
     revoked: bool = False
     poll_votes: dict[str, Any] = field(default_factory=dict)
+    # "live", or "history": it came with the history sync after linking (spec §3.9).
+    source: str = "live"
 
 
 def inbound_message_id(session_id: str, wa_id: str) -> str:

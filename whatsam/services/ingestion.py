@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from enum import Enum
 
+from whatsam.adapters.history_progress import HistoryProgress
 from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
 from whatsam.adapters.messages import JournalRepository, MessageRepository
@@ -20,14 +21,17 @@ from whatsam.contracts.events import (
     CallEndedEvent,
     CallReceivedEvent,
     ChatPresenceEvent,
+    ChatReadEvent,
     GroupJoinedEvent,
     GroupLeftEvent,
     GroupParticipantsEvent,
     GroupUpdatedEvent,
+    HistoryBatchEvent,
     MessageReceivedEvent,
     MessageRevokedEvent,
     MessageStatusEvent,
     PresenceUpdatedEvent,
+    SessionHistorySyncedEvent,
     SessionQrEvent,
     SessionStatusEvent,
     StatusReceivedEvent,
@@ -37,6 +41,7 @@ from whatsam.messaging.polls import PollVotes
 from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.status import MessageStatus
 from whatsam.metering.counters import Metric, UsageCounters
+from whatsam.services.chat_ingestion import ChatIngestion
 from whatsam.services.event_admission import EventAdmission
 from whatsam.services.identity_learning import IdentityLearning
 
@@ -84,7 +89,8 @@ class EventIngestion:
     def __init__(self, sessions: SessionRepository, leases: LeaseRepository, cache: SessionCache,
                  messages: MessageRepository, journal: JournalRepository, subscribers: Sequence[Subscriber] = (),
                  usage: UsageCounters | None = None, groups: JoinedGroups | None = None,
-                 identities: IdentityLearning | None = None):
+                 identities: IdentityLearning | None = None, chats: ChatIngestion | None = None,
+                 history: HistoryProgress | None = None):
         self._admission = EventAdmission(sessions, leases, messages)
         self._sessions = sessions
         self._cache = cache
@@ -95,6 +101,8 @@ class EventIngestion:
         self._groups = groups
         self._identities = identities
         self._polls = PollVotes(messages)
+        self._chats = chats
+        self._history = history
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -110,6 +118,16 @@ class EventIngestion:
         have failed in a subscriber); a stale one notifies nobody. Raises RefusedEvent for an
         event no lease holder could have sent, before writing anything."""
         self._admission.check(event)
+        if isinstance(event, HistoryBatchEvent):
+            # Old news, stored idempotently (`ChatIngestion.history`): not journaled, no subscriber.
+            if self._chats is not None:
+                self._chats.history(event)
+            if self._history is not None:
+                self._announce(self._history.batch_stored(event.session_id, event.sync_id, event.index))
+            return True
+        if isinstance(event, SessionHistorySyncedEvent):
+            # News once every batch it counts is stored, which may be after it arrives (`HistoryProgress`).
+            return self._announce(self._history.closed(event) if self._history is not None else event)
         if isinstance(event, MessageStatusEvent | MessageReceivedEvent | MessageRevokedEvent):
             event, outcome = self._apply_message_event(event)
         elif isinstance(event, StatusReceivedEvent):
@@ -120,11 +138,18 @@ class EventIngestion:
             outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
             if self._groups is not None:
                 self._groups.apply(event)
+                if self._chats is not None:
+                    group_jid = event.group.jid if isinstance(event, GroupJoinedEvent) else event.group_jid
+                    self._chats.group_named(event, self._groups.get(event.session_id, group_jid))
             if self._identities is not None:
                 self._identities.group(event)
         elif isinstance(event, PresenceUpdatedEvent | ChatPresenceEvent | CallReceivedEvent | CallEndedEvent):
             # News only, kept nowhere but the journal, whose (session, seq) key tells a redelivery.
             outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
+        elif isinstance(event, ChatReadEvent):
+            outcome = Outcome.APPLIED if self._journal.append(event) else Outcome.REDELIVERED
+            if self._chats is not None:
+                self._chats.read(event)  # moves `read_through` forward only: twice is harmless
         else:
             outcome = self._apply(event)
             if outcome is not Outcome.IGNORED:
@@ -133,6 +158,16 @@ class EventIngestion:
             for subscriber in self._subscribers:
                 subscriber(event)
         return outcome is Outcome.APPLIED
+
+    def _announce(self, event: SessionHistorySyncedEvent | None) -> bool:
+        """Journal and notify a completed history sync; True the first time. Notified again when
+        announced again: an earlier attempt may have journaled it and failed in a subscriber."""
+        if event is None:
+            return False
+        journaled = self._journal.append(event)
+        for subscriber in self._subscribers:
+            subscriber(event)
+        return journaled
 
     def _apply_message_event(self, event: MessageEvent) -> tuple[MessageEvent, Outcome]:
         """Message events change the message log; the journal's (session, seq) key tells a
@@ -154,6 +189,8 @@ class EventIngestion:
             if record is not None:
                 # Also on a redelivery: an earlier attempt may have journaled it and failed here.
                 self._messages.advance(record, status, event.occurred_at)
+                if status is MessageStatus.SENT and self._chats is not None:
+                    self._chats.sent(replace(record, wa_id=event.wa_id or record.wa_id), event.occurred_at)
             return event, Outcome.APPLIED if journaled else Outcome.REDELIVERED
         if isinstance(event, MessageReceivedEvent) and self._identities is not None:
             # Before the journal: a redelivery is completed the same way, from the same map.
@@ -164,17 +201,21 @@ class EventIngestion:
             event, poll = self._polls.resolve(event)
             if poll is not None:
                 self._polls.record(event, poll)
-        if not self._journal.append(event):
-            return event, Outcome.REDELIVERED
+        journaled = self._journal.append(event)
         if isinstance(event, MessageReceivedEvent):
-            self._messages.add(received_record(event))
-            # Only here, after the journal took the event: a redelivery never reaches this line.
-            if self._usage is not None:
+            # Also on a redelivery: an earlier attempt may have journaled it and failed here. The
+            # log takes a message once, and only then does its chat count it.
+            if self._messages.add(received_record(event)) and self._chats is not None:
+                self._chats.received(event)
+            # Only after the journal took the event: a redelivery is never counted.
+            if journaled and self._usage is not None:
                 self._usage.add(event.tenant_id, Metric.MESSAGES_RECEIVED, session_id=event.session_id)
-        else:
-            target = self._messages.find_by_wa_id(event.session_id, event.wa_id)
-            if target is not None:
-                self._messages.mark_revoked(target)
+            return event, Outcome.APPLIED if journaled else Outcome.REDELIVERED
+        if not journaled:
+            return event, Outcome.REDELIVERED
+        target = self._messages.find_by_wa_id(event.session_id, event.wa_id)
+        if target is not None:
+            self._messages.mark_revoked(target)
         return event, Outcome.APPLIED
 
     def _apply(self, event: AnyEvent) -> Outcome:

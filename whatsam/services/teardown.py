@@ -20,6 +20,7 @@ from dataclasses import replace
 from botocore.exceptions import ClientError
 
 from whatsam.adapters.auth_state import AuthStateStore
+from whatsam.adapters.chats import ChatRepository
 from whatsam.adapters.identity_map import IdentityMap
 from whatsam.adapters.joined_groups import JoinedGroups
 from whatsam.adapters.leases import LeaseRepository
@@ -40,7 +41,7 @@ class SessionTeardown:
     def __init__(self, repository: SessionRepository, keys: ApiKeyRepository, leases: LeaseRepository,
                  router: CommandRouter, cache: SessionCache, auth_state: AuthStateStore,
                  messages: MessageRepository, journal: JournalRepository, groups: JoinedGroups,
-                 identities: IdentityMap | None = None):
+                 identities: IdentityMap | None = None, chats: ChatRepository | None = None):
         self._repository = repository
         self._keys = keys
         self._leases = leases
@@ -51,9 +52,10 @@ class SessionTeardown:
         self._journal = journal
         self._groups = groups
         self._identities = identities
+        self._chats = chats
 
     def delete(self, card: SessionCard) -> None:
-        """Unlink and forget the session: card, API keys, credentials, QR, journal, messages, identities.
+        """Unlink and forget the session: card, API keys, credentials, QR, journal, messages, identities, chats.
         NotFound if a concurrent delete removed the card first."""
         holder = self._router.owner(card.session_id)
         self._leases.revoke(card.session_id, card.tenant_id, "deleted")
@@ -64,6 +66,8 @@ class SessionTeardown:
         events = self._journal.purge_session(card.session_id)
         if self._identities is not None:
             self._identities.purge_session(card.session_id)
+        if self._chats is not None:
+            self._chats.purge_session(card.session_id)
         log.info("session %s deleted: %d message(s), %d journal event(s) purged", card.session_id, purged, events)
 
     def deactivate(self, card: SessionCard) -> None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from whatsam.contracts.events import AnyEvent
+from whatsam.contracts.events import INTERNAL_EVENT_TYPES, AnyEvent
 from whatsam.domain.model import iso_z, utcnow
 
 WILDCARD = "*"
@@ -44,7 +44,7 @@ def known_event_types() -> frozenset[str]:
     types: set[str] = set(SPEC_EVENT_TYPES)
     for model in typing.get_args(union) or (union,):
         types |= _literal_values(model.model_fields["type"].annotation)
-    return frozenset(types)
+    return frozenset(types - INTERNAL_EVENT_TYPES)
 
 
 def filter_matches(filters: tuple[str, ...], event_type: str) -> bool:

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from worker_fleet.engines.channels import ChannelOperations
+from worker_fleet.engines.chats import ChatEvent, ChatOperations
 
 # Re-exported: the engine's exceptions live in `errors`, shared with `groups`.
 from worker_fleet.engines.contacts import ContactOperations
@@ -175,6 +176,7 @@ EngineEvent = (
     | Receipt
     | GroupEvent
     | ContactEvent
+    | ChatEvent
 )
 
 Emit = Callable[[EngineEvent], Awaitable[None] | None]
@@ -191,10 +193,10 @@ CHAT_PRESENCE_STATES: tuple[ChatPresenceState, ...] = ("composing", "recording",
 
 
 @runtime_checkable
-class EngineClient(GroupOperations, ContactOperations, ChannelOperations, Protocol):
+class EngineClient(GroupOperations, ContactOperations, ChannelOperations, ChatOperations, Protocol):
     """One WhatsApp session held by this worker (its group calls: `groups.GroupOperations`, its
     contact and identity calls: `contacts.ContactOperations`, its channel calls:
-    `channels.ChannelOperations`)."""
+    `channels.ChannelOperations`, its chat settings: `chats.ChatOperations`)."""
 
     @property
     def session_id(self) -> str: ...

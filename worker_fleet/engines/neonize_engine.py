@@ -71,6 +71,8 @@ from worker_fleet.engines.base import (
 from worker_fleet.engines.channels import NEWSLETTER_SERVER
 from worker_fleet.engines.event_sink import EventSink
 from worker_fleet.engines.neonize_channels import NeonizeChannels
+from worker_fleet.engines.neonize_chat_mapping import chat_read_from
+from worker_fleet.engines.neonize_chats import NeonizeChats
 from worker_fleet.engines.neonize_groups import NeonizeGroups
 from worker_fleet.engines.neonize_mapping import (
     Downloadable,
@@ -229,7 +231,7 @@ class NeonizeEngine:
         return NeonizeClient(session_id, store_path, emit, options, self._wait_before_reconnect, self._rng)
 
 
-class NeonizeClient(NeonizeGroups, NeonizeProfile, NeonizeChannels, NeonizeVotes):
+class NeonizeClient(NeonizeGroups, NeonizeProfile, NeonizeChannels, NeonizeVotes, NeonizeChats):
     def __init__(
         self,
         session_id: str,
@@ -471,6 +473,7 @@ class NeonizeClient(NeonizeGroups, NeonizeProfile, NeonizeChannels, NeonizeVotes
             neonize_proto.JoinedGroup: self._on_joined_group,
             neonize_proto.GroupInfoEvent: self._on_group_info,
             **self._contact_handlers(),
+            neonize_proto.HistorySync: self._on_history_sync,
         }
         for event_type, handler in handlers.items():
             attempt.native.event(event_type)(self._dispatcher(attempt, handler))
@@ -580,6 +583,12 @@ class NeonizeClient(NeonizeGroups, NeonizeProfile, NeonizeChannels, NeonizeVotes
         receipt = receipt_from(event)
         if receipt is not None:
             self._push(receipt)
+        elif (read := chat_read_from(event)) is not None:
+            self._push(read)
+
+    async def _flush_events(self) -> None:
+        if self._sink is not None:
+            await self._sink.flush()
 
     def _push(self, event: EngineEvent) -> None:
         if self._sink is None:

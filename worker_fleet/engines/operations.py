@@ -8,6 +8,8 @@ or raises `EngineRefusedError("not_supported_by_engine", …)`: both answer `501
 
 from __future__ import annotations
 
+from worker_fleet.engines.chats import CHAT_OPERATIONS
+
 # Dev only: the simulated WhatsApp produces an event (`simulations.Simulations.simulate`).
 DEV_OPERATIONS = frozenset({"simulate"})
 
@@ -25,4 +27,5 @@ CONTACT_OPERATIONS = frozenset({"phone_of_lid", "lid_of_phone", "contact_info", 
 CHANNEL_OPERATIONS = frozenset({"create_channel", "followed_channels", "channel_info", "follow_channel",
                                 "unfollow_channel", "channel_messages"})
 
-ENGINE_CALL_OPERATIONS: frozenset[str] = DEV_OPERATIONS | PROFILE_OPERATIONS | CONTACT_OPERATIONS | CHANNEL_OPERATIONS
+ENGINE_CALL_OPERATIONS: frozenset[str] = (DEV_OPERATIONS | PROFILE_OPERATIONS | CONTACT_OPERATIONS | CHANNEL_OPERATIONS
+                                          | CHAT_OPERATIONS)

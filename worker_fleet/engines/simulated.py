@@ -66,6 +66,7 @@ from worker_fleet.engines.outgoing_rules import (
     shows_in_chat,
 )
 from worker_fleet.engines.simulated_channels import SimulatedChannels
+from worker_fleet.engines.simulated_chats import ChatSettings, SimulatedChats
 from worker_fleet.engines.simulated_contacts import PHONE_SERVER, SimulatedContacts
 from worker_fleet.engines.simulated_group_others import SimulatedGroupOthers
 from worker_fleet.engines.simulated_identity import simulated_is_on_whatsapp as simulated_is_on_whatsapp
@@ -103,6 +104,8 @@ class SimulatedOptions:
     # told in the last `receipt_replay` seconds (its worker may have died with them).
     server_dir: str | None = None
     receipt_replay: float = 10.0
+    # Messages of history the phone sends right after it links (`simulated_chats`); 0: none.
+    history_on_link: int = 0
 
 
 def _append_wire_log(path: str, session_id: str, to_jid: str, message: Outgoing, message_id: str) -> None:
@@ -201,7 +204,7 @@ class SimulatedEngine:
         return client
 
 
-class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, SimulatedContacts, SimulatedChannels,
+class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, SimulatedContacts, SimulatedChannels, SimulatedChats,
                       SimulatedMessageEvents, Simulations):
     def __init__(self, session_id: str, store_path: pathlib.Path, emit: Emit, options: SimulatedOptions) -> None:
         self._session_id = session_id
@@ -217,6 +220,7 @@ class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, SimulatedContacts,
         self._inbound_media: OrderedDict[str, Media] = OrderedDict()
         self._read_marks: list[ReadMark] = []
         self._presences: list[PresenceSent] = []
+        self._chat_settings: dict[str, ChatSettings] = {}
         self._ledger = (ReceiptLedger(pathlib.Path(options.server_dir) / f"{session_id}.receipts.sqlite3")
                         if options.server_dir else None)
 
@@ -290,6 +294,8 @@ class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, SimulatedContacts,
         self._push(paired)
         self._push(AuthStateChanged())
         self._push(Connected())
+        if self._options.history_on_link:
+            self._track(self.send_history(self._options.history_on_link))
         return paired
 
     async def send(self, to_jid: str, message: Outgoing) -> SendResult:
@@ -490,6 +496,10 @@ class SimulatedClient(SimulatedGroupOthers, SimulatedProfile, SimulatedContacts,
             raise EngineNotConnectedError(
                 f"session {self._session_id} is {self._phase.value}, this needs it {phase.value}"
             )
+
+    async def _flush_events(self) -> None:
+        if self._sink is not None:
+            await self._sink.flush()
 
     def _push(self, event: EngineEvent) -> None:
         if self._sink is None:
