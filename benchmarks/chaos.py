@@ -402,7 +402,8 @@ class Chaos:
             final = [r for r in records.values() if r["status"] in ("read", "failed")]
             if len(final) == len(self.message_ids) or time.monotonic() > deadline:
                 return records
-            time.sleep(1.0)
+            # Seldom: listing every message is a dozen queries the stack answers while it ingests.
+            time.sleep(5.0)
 
     def _records(self) -> dict[str, dict[str, Any]]:
         records = {}
