@@ -74,7 +74,8 @@ def _candidates(table: Any, hash_key: Any, index_name: str | None, hash_conditio
         return None
     items = [item for part in table.items.values()
              for item in (part.values() if table.range_key_attr else (part,))]
-    return [item for item in items if all(item.attrs.get(name) == value for name, value in hash_conditions)]
+    return [item for item in items
+            if all((held := item.attrs.get(name)) is not None and held == value for name, value in hash_conditions)]
 
 
 def main() -> None:
