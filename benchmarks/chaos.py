@@ -23,7 +23,6 @@ Prints a table of the figures. `tests/e2e/test_chaos.py` runs a short form of it
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -42,31 +41,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _repository_module(relative: str) -> ModuleType:
-    """A module of the repository's tests/ by path: a third-party wheel installs a top-level
-    `tests` package, which shadows ours (a namespace package) outside pytest."""
-    name = "whatsam_chaos_" + relative.replace("/", "_").removesuffix(".py")
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / relative)
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
+def _use_repository_tests() -> None:
+    """Make `tests` this repository's tests/ outside pytest: a third-party wheel installs a
+    top-level regular `tests` package, which wins over ours (a namespace package)."""
+    package = sys.modules.get("tests")
+    if package is None or str(ROOT / "tests") not in list(getattr(package, "__path__", [])):
+        package = ModuleType("tests")
+        package.__path__ = [str(ROOT / "tests")]
+        sys.modules["tests"] = package
 
 
-if TYPE_CHECKING:
-    from tests.e2e.conftest import DevProcess
-    from tests.support.webhook_receiver import Receiver
+_use_repository_tests()
 
-_dev_stack = _repository_module("tests/e2e/conftest.py")
-_webhooks = _repository_module("tests/support/webhook_receiver.py")
+from tests.e2e.conftest import DevProcess, start_dev, stop_dev  # noqa: E402 (once `tests` is ours)
+from tests.support.webhook_receiver import Receiver  # noqa: E402
 
 TO = "+14155552671"
 PASSWORD = "correct horse battery"  # noqa: S105 (a throwaway account of a local stack)
@@ -407,7 +402,8 @@ class Chaos:
             final = [r for r in records.values() if r["status"] in ("read", "failed")]
             if len(final) == len(self.message_ids) or time.monotonic() > deadline:
                 return records
-            time.sleep(1.0)
+            # Seldom: listing every message is a dozen queries the stack answers while it ingests.
+            time.sleep(5.0)
 
     def _records(self) -> dict[str, dict[str, Any]]:
         records = {}
@@ -564,12 +560,12 @@ def worker_pid(stack: DevProcess, worker_id: str) -> int:
 def chaos_stack(workers: int, tmp_dir: str) -> Iterator[tuple[DevProcess, Path]]:
     """`whatsam dev` with its workers' wire log in `tmp_dir`."""
     wire_log = Path(tmp_dir) / "wire.jsonl"
-    stack = _dev_stack.start_dev(tmp_dir, "--workers", str(workers),
+    stack = start_dev(tmp_dir, "--workers", str(workers),
                                  env_overrides={**CHAOS_ENV, "WHATSAM_SIM_WIRE_LOG": str(wire_log)})
     try:
         yield stack, wire_log
     finally:
-        _dev_stack.stop_dev(stack.process)
+        stop_dev(stack.process)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -583,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     options = ChaosOptions(sends=args.sends, sessions=args.sessions, workers=args.workers,
                            kill_every=args.kill_every, burst=args.burst, send_rate=args.send_rate)
-    receiver = _webhooks.Receiver()
+    receiver = Receiver()
     try:
         with tempfile.TemporaryDirectory(prefix="whatsam-chaos-") as tmp, chaos_stack(options.workers, tmp) as (
                 stack, wire_log):

@@ -8,6 +8,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -51,6 +52,28 @@ MAX_INBOX_ATTEMPTS = 5
 # claiming, or even while its long poll was still open, keeps no session waiting long. A
 # claim that takes longer lets another worker see the command, whose lease grant then fails.
 CONNECT_CLAIM_SECONDS = 8
+
+
+def side_by_side(messages: list[dict[str, Any]], settle: Callable[[dict[str, Any]], None]) -> None:
+    """Settle each message group's messages in the order received, the groups side by side.
+    The inbox is FIFO per session (its message group): a session's commands keep their order,
+    and the reaper handing a dead worker's sessions here has them connect at once, not one
+    after another behind each other's lease, credentials and engine start."""
+    def settle_in_order(group: list[dict[str, Any]]) -> None:
+        for message in group:
+            settle(message)
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for message in messages:
+        groups.setdefault(message.get("Attributes", {}).get("MessageGroupId", ""), []).append(message)
+    if len(groups) <= 1:
+        settle_in_order(messages)
+        return
+    lanes = [threading.Thread(target=settle_in_order, args=(group,), daemon=True) for group in groups.values()]
+    for lane in lanes:
+        lane.start()
+    for lane in lanes:
+        lane.join()
 
 
 def _receive_count(message: dict[str, Any]) -> int:
@@ -159,34 +182,37 @@ class Worker:
         options: dict[str, Any] = {} if visibility is None else {"VisibilityTimeout": visibility}
         try:
             messages = self._sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10 if url == self.inbox_url else 1,
-                                                 WaitTimeSeconds=wait, AttributeNames=["ApproximateReceiveCount"],
+                                                 WaitTimeSeconds=wait,
+                                                 AttributeNames=["ApproximateReceiveCount", "MessageGroupId"],
                                                  **options).get("Messages", [])
         except ClientError:
             log.exception("receiving from %s failed", url)
             self._stop.wait(1.0)
             return 0
-        for message in messages:
-            try:
-                done = handle(message["Body"])
-            except Exception:
-                if url == self.inbox_url and _receive_count(message) >= MAX_INBOX_ATTEMPTS:
-                    # The inbox is FIFO per session and has no dead-letter queue (it is this
-                    # worker's own): a command failing for good would hold back every later
-                    # command of its session. Sends lose nothing: the outbox is the truth.
-                    log.exception("dropping a command after %d failed attempts: %s", MAX_INBOX_ATTEMPTS,
-                                  message["Body"][:200])
-                    self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                else:
-                    log.exception("handling a message from %s failed; it will be redelivered", url)
-                continue
-            if done:
+        side_by_side(messages, lambda message: self._settle(url, message, handle))
+        return len(messages)
+
+    def _settle(self, url: str, message: dict[str, Any], handle: Any) -> None:
+        try:
+            done = handle(message["Body"])
+        except Exception:
+            if url == self.inbox_url and _receive_count(message) >= MAX_INBOX_ATTEMPTS:
+                # The inbox is FIFO per session and has no dead-letter queue (it is this
+                # worker's own): a command failing for good would hold back every later
+                # command of its session. Sends lose nothing: the outbox is the truth.
+                log.exception("dropping a command after %d failed attempts: %s", MAX_INBOX_ATTEMPTS,
+                              message["Body"][:200])
                 self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             else:
-                # Declined (we are draining): hand it to another worker now, not after the
-                # visibility timeout.
-                self._sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
-                                                    VisibilityTimeout=0)
-        return len(messages)
+                log.exception("handling a message from %s failed; it will be redelivered", url)
+            return
+        if done:
+            self._sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        else:
+            # Declined (we are draining): hand it to another worker now, not after the
+            # visibility timeout.
+            self._sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                                VisibilityTimeout=0)
 
     def _on_connect(self, body: str) -> bool:
         command = self._decode(body)

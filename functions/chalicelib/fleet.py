@@ -14,6 +14,7 @@ from whatsam.errors import NotFound
 from whatsam.http.endpoint import Call, endpoint
 from whatsam.http.presenters import worker_view
 from whatsam.http.schemas import InternalEventsRequest
+from whatsam.services.batch_reads import shared_reads
 from whatsam.services.event_admission import RefusedEvent
 
 bp = Blueprint(__name__)
@@ -27,8 +28,10 @@ def ingest_record(record: SQSRecord) -> None:
 
 def _ingest_batch(event: Any) -> PartialItemFailureResponse:
     # A processor per batch: it keeps the batch's outcomes, and locally both lanes run at once.
-    return process_partial_response(event=event.to_dict(), record_handler=ingest_record,
-                                    processor=BatchProcessor(event_type=EventType.SQS), context=event.context)
+    # Its records are handled one after another on this thread, sharing the reads they may.
+    with shared_reads():
+        return process_partial_response(event=event.to_dict(), record_handler=ingest_record,
+                                        processor=BatchProcessor(event_type=EventType.SQS), context=event.context)
 
 
 @bp.on_sqs_message(queue="events", batch_size=10)
@@ -62,10 +65,11 @@ def worker_task_stopped(event: Any) -> dict:
           tag="internal", auth="worker", body=InternalEventsRequest, status=202, errors=(409,))
 def post_events(call: Call) -> dict:
     ingestion = container().ingestion
-    # Every event is checked before any is applied: a batch with a forged event writes nothing.
-    for event in call.body.events:
-        ingestion.admit(event)
-    applied = sum(1 for event in call.body.events if ingestion.apply(event))
+    with shared_reads():
+        # Every event is checked before any is applied: a batch with a forged event writes nothing.
+        for event in call.body.events:
+            ingestion.admit(event)
+        applied = sum(1 for event in call.body.events if ingestion.apply(event))
     return {"accepted": len(call.body.events), "applied": applied}
 
 

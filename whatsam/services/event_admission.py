@@ -29,6 +29,7 @@ from whatsam.adapters.repositories import SessionRepository
 from whatsam.contracts.events import SEQ_COUNTER_BITS, AnyEvent, MessageReceivedEvent, MessageStatusEvent
 from whatsam.errors import Conflict
 from whatsam.messaging.media import is_inbound_key_of
+from whatsam.services.batch_reads import forget, read_once
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class EventAdmission:
     def check(self, event: AnyEvent) -> None:
         """Raise RefusedEvent unless the event may be applied."""
         reason = self._refusal(event)
+        if reason is not None and forget(*self._shared_keys(event.session_id)):
+            # Refused on reads shared with earlier events of the batch: decide on fresh ones.
+            reason = self._refusal(event)
         if reason is None:
             return
         log.warning("refused event %s (%s) of %s from %s: %s", event.event_id, event.type, event.session_id,
@@ -53,11 +57,16 @@ class EventAdmission:
         details: dict[str, Any] = {"event_id": event.event_id, "session_id": event.session_id, "reason": reason}
         raise RefusedEvent("No worker granted this session's lease could have sent this event.", details=details)
 
+    @staticmethod
+    def _shared_keys(session_id: str) -> tuple[tuple[str, str], tuple[str, str]]:
+        return ("card", session_id), ("lease", session_id)
+
     def _refusal(self, event: AnyEvent) -> str | None:
-        card = self._sessions.get(event.session_id)
+        card_key, lease_key = self._shared_keys(event.session_id)
+        card = read_once(card_key, lambda: self._sessions.get(event.session_id))
         if card is None or card.tenant_id != event.tenant_id:
             return "unknown_session"
-        lease = self._leases.get(event.session_id)
+        lease = read_once(lease_key, lambda: self._leases.get(event.session_id))
         fence = event.seq >> SEQ_COUNTER_BITS
         if lease is None or lease.tenant_id != event.tenant_id or fence < 1:
             return "fence_not_granted"

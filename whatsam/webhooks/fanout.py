@@ -11,6 +11,7 @@ import logging
 
 from whatsam.contracts.events import AnyEvent
 from whatsam.domain.model import utcnow
+from whatsam.services.batch_reads import read_once
 from whatsam.webhooks.jobs import DeliveryJob, JobQueue
 from whatsam.webhooks.models import Delivery, DeliveryStatus, Endpoint, Notification, delivery_id_for
 from whatsam.webhooks.repository import DeliveryRepository, EndpointRepository
@@ -29,7 +30,9 @@ class WebhookFanout:
 
     def publish(self, notification: Notification, *, exclude: str | None = None) -> int:
         """Deliver to every endpoint of the tenant that wants it; the number of endpoints."""
-        targets = [e for e in self._endpoints.list_for_tenant(notification.tenant_id)
+        tenant_id = notification.tenant_id
+        endpoints = read_once(("webhook_endpoints", tenant_id), lambda: self._endpoints.list_for_tenant(tenant_id))
+        targets = [e for e in endpoints
                    if e.endpoint_id != exclude and e.wants(notification.event_type, notification.session_id)]
         failures: list[Exception] = []
         for endpoint in targets:

@@ -30,6 +30,7 @@ from whatsam.domain.tiers import Tier
 from whatsam.messaging.record import MessageRecord
 from whatsam.messaging.status import MessageStatus
 from whatsam.security.passwords import hash_password
+from whatsam.services.batch_reads import shared_reads
 from whatsam.services.event_admission import RefusedEvent
 
 pytestmark = pytest.mark.integration
@@ -187,6 +188,23 @@ def test_a_former_holders_late_events_still_apply(services: Container, owner: Us
         with pytest.raises(RefusedEvent):
             ingestion.apply(_received(session_id, owner.user_id, make_seq(revoked.fence, 1), worker_id))
     assert ingestion.apply(_received(session_id, owner.user_id, make_seq(2, 3), "w-2"))
+
+
+def test_a_batch_shares_its_reads_but_never_refuses_on_them(services: Container, owner: User) -> None:
+    """Events of one batch share the card and lease they read for admission; a lease granted
+    during the batch still admits its holder's events (a refusal is decided on fresh reads),
+    and a forged event is still refused."""
+    session_id = _leased_session(services, owner, "w-1")
+    ingestion = services.ingestion
+    with shared_reads():
+        assert ingestion.apply(_status(session_id, owner.user_id, make_seq(1, 1), "w-1", "connected"))
+        assert ingestion.apply(_received(session_id, owner.user_id, make_seq(1, 2), "w-1"))
+        assert granted_lease(session_id, owner.user_id, "w-2").fence == 2
+        assert ingestion.apply(_status(session_id, owner.user_id, make_seq(2, 1), "w-2", "connected"))
+        with pytest.raises(RefusedEvent):
+            ingestion.apply(_received(session_id, owner.user_id, make_seq(2, 2), "w-1"))
+    card = services.sessions.get(owner, session_id)
+    assert (card.status, card.worker_id) == (SessionStatus.CONNECTED, "w-2")
 
 
 def test_the_events_queue_drops_a_refused_event_instead_of_retrying_it(chalice_app: Any, services: Container,
