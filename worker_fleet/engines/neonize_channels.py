@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker_fleet.engines.channels import (
     CHANNEL_MESSAGES_MAX,
@@ -85,8 +85,8 @@ def channel_jid_of(value: str) -> Any:
 class NeonizeChannels:
     """Channel calls of `NeonizeClient`."""
 
-    def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]: ...
 
     @contextlib.asynccontextmanager
     async def _channel_call(self) -> AsyncIterator[Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker_fleet.engines.base import EngineEvent
 from worker_fleet.engines.chats import DISAPPEARING_TIMERS
@@ -32,14 +32,10 @@ class NeonizeChats:
 
     _session_id: str
 
-    def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        raise NotImplementedError
-
-    def _push(self, event: EngineEvent) -> None:
-        raise NotImplementedError
-
-    async def _flush_events(self) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]: ...
+        def _push(self, event: EngineEvent) -> None: ...
+        async def _flush_events(self) -> None: ...
 
     @contextlib.asynccontextmanager
     async def _chat_call(self) -> AsyncIterator[Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker_fleet.engines.base import EngineError, e164_digits, split_jid
 from worker_fleet.engines.contacts import CHECK_LIMIT, IDENTITY_UNKNOWN, ContactCard, IdentityPair, PhoneCheck
@@ -48,8 +48,8 @@ def _card(jid: Any, info: Any, pair: IdentityPair | None) -> ContactCard:
 class NeonizeContacts:
     """The contact calls of `NeonizeClient`."""
 
-    def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]: ...
 
     @contextlib.asynccontextmanager
     async def _native_call(self, operation: str,

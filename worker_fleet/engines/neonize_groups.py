@@ -23,7 +23,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker_fleet.engines.base import EngineEvent
 from worker_fleet.engines.groups import (
@@ -70,8 +70,8 @@ class NeonizeGroups(NeonizeContacts):
 
     _session_id: str
 
-    def _push(self, event: EngineEvent) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _push(self, event: EngineEvent) -> None: ...
 
     def _group_call(self, operation: str) -> contextlib.AbstractAsyncContextManager[Any]:
         """The connected neonize client; a neonize error inside becomes a `GroupRefusedError`."""
@@ -195,9 +195,9 @@ class NeonizeGroups(NeonizeContacts):
         mine = own_jids(self._own_device())
         return with_everyone_mentioned(message, (p.jid for p in info.participants if p.jid not in mine))
 
-    def _own_device(self) -> Any:
-        """neonize's ``Device`` of this account (None before login)."""
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _own_device(self) -> Any:
+            """neonize's ``Device`` of this account (None before login)."""
 
     # -- events -----------------------------------------------------------------------------
 

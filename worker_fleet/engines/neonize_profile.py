@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whatsam.contracts.profile import PRIVACY_NAMES
 from worker_fleet.engines.base import EngineError, EngineEvent
@@ -116,11 +116,9 @@ class NeonizeProfile:
     _session_id: str
     _offered_calls: OfferedCalls
 
-    def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        raise NotImplementedError
-
-    def _push(self, event: EngineEvent) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]: ...
+        def _push(self, event: EngineEvent) -> None: ...
 
     @contextlib.asynccontextmanager
     async def _profile_call(self, operation: str) -> AsyncIterator[Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker_fleet.engines.base import EngineError, MessageReceived
 from worker_fleet.engines.neonize_runtime import NeonizeError
@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 
 class NeonizeVotes:
-    def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _connected_native(self) -> contextlib.AbstractAsyncContextManager[Any]: ...
 
     async def _with_decrypted_vote(self, event: Any, received: MessageReceived) -> MessageReceived:
         """`received` (a poll vote) with ``raw["poll_vote"]["selected_hashes"]``; a vote that cannot

@@ -18,7 +18,7 @@ import string
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker_fleet.engines.channels import (
     CHANNEL_DESCRIPTION_MAX,
@@ -51,8 +51,8 @@ class SimulatedChannels:
 
     _store: SimulatedCredentialStore
 
-    def _connected_device(self) -> LinkedDevice:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _connected_device(self) -> LinkedDevice: ...
 
     async def create_channel(self, name: str, description: str | None = None) -> ChannelInfo:
         self._connected_device()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker_fleet.engines.base import EngineEvent, e164_digits, split_jid
 from worker_fleet.engines.chats import (
@@ -86,17 +86,11 @@ class SimulatedChats:
     _session_id: str
     _chat_settings: dict[str, ChatSettings]
 
-    def _connected_device(self) -> LinkedDevice:
-        raise NotImplementedError
-
-    def _push(self, event: EngineEvent) -> None:
-        raise NotImplementedError
-
-    async def _flush_events(self) -> None:
-        raise NotImplementedError
-
-    def _track(self, work: Coroutine[Any, Any, None]) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _connected_device(self) -> LinkedDevice: ...
+        def _push(self, event: EngineEvent) -> None: ...
+        async def _flush_events(self) -> None: ...
+        def _track(self, work: Coroutine[Any, Any, None]) -> None: ...
 
     def chat_settings(self, chat_jid: str) -> ChatSettings:
         """What this account set for the chat (dev and tests)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker_fleet.engines.base import EngineEvent, MessageReceived, e164_digits, split_jid
 from worker_fleet.engines.contacts import CHECK_LIMIT, IDENTITY_UNKNOWN, ContactCard, IdentityPair, PhoneCheck
@@ -55,11 +55,9 @@ class SimulatedContacts:
 
     _store: SimulatedCredentialStore
 
-    def _connected_device(self) -> LinkedDevice:
-        raise NotImplementedError
-
-    def _push(self, event: EngineEvent) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _connected_device(self) -> LinkedDevice: ...
+        def _push(self, event: EngineEvent) -> None: ...
 
     # -- calls ------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import string
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from whatsam.contracts.groups import INVITE_LINK_PREFIX
 from worker_fleet.engines.base import EngineEvent, split_jid
@@ -92,11 +92,9 @@ class SimulatedGroups:
     _session_id: str
     _store: SimulatedCredentialStore
 
-    def _connected_device(self) -> LinkedDevice:
-        raise NotImplementedError
-
-    def _push(self, event: EngineEvent) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _connected_device(self) -> LinkedDevice: ...
+        def _push(self, event: EngineEvent) -> None: ...
 
     # -- what this session does -------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whatsam.contracts.polls import option_hash
 from worker_fleet.engines.base import EngineEvent, MessageReceived, Receipt, e164_digits, split_jid
@@ -32,14 +32,10 @@ def _contact(phone: str) -> tuple[str, str]:
 class SimulatedMessageEvents:
     _store: SimulatedCredentialStore
 
-    def _connected_device(self) -> LinkedDevice:
-        raise NotImplementedError
-
-    def _push(self, event: EngineEvent) -> None:
-        raise NotImplementedError
-
-    def _sent_in_memory(self, message_id: str) -> Outgoing | None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _connected_device(self) -> LinkedDevice: ...
+        def _push(self, event: EngineEvent) -> None: ...
+        def _sent_in_memory(self, message_id: str) -> Outgoing | None: ...
 
     def _sent_record(self, message_id: str, kinds: Sequence[str], what: str) -> SentRecord:
         record = self._store.sent_message(message_id)

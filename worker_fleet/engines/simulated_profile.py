@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whatsam.contracts.profile import PRIVACY_CHOICES, PRIVACY_NAMES
 from worker_fleet.engines.base import EngineEvent, split_jid
@@ -63,11 +63,9 @@ class SimulatedProfile:
     proxy_url: str | None = None
     _contact_state: SimulatedContactState | None = None
 
-    def _connected_device(self) -> LinkedDevice:
-        raise NotImplementedError
-
-    def _push(self, event: EngineEvent) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the client class this mixes into
+        def _connected_device(self) -> LinkedDevice: ...
+        def _push(self, event: EngineEvent) -> None: ...
 
     @property
     def _contacts(self) -> SimulatedContactState:
