@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from whatsam.adapters.session_settings import SessionSettingsRepository
 from whatsam.contracts.chats import HistoryChatInfo, HistoryMessageInfo, PhoneLidPair
 from whatsam.contracts.events import Event, HistoryBatchEvent, SessionHistorySyncedEvent
-from whatsam.domain.settings import SessionSettings
 from whatsam.messaging.record import inbound_message_id
 from worker_fleet.engines.chats import HistoryBatch, HistoryChat, HistoryMessage
 
@@ -33,11 +31,6 @@ RECENT_DAYS = 30
 # session id → its `history_sync` setting.
 PolicyOf = Callable[[str], str]
 Envelope = Callable[[], dict[str, Any]]
-
-
-def stored_policy(session_id: str) -> str:
-    settings = SessionSettingsRepository().get(session_id)
-    return (settings or SessionSettings()).history_sync
 
 
 @dataclass
@@ -63,7 +56,7 @@ def _message_info(session_id: str, message: HistoryMessage) -> HistoryMessageInf
 
 
 class HistoryIntake:
-    def __init__(self, policy_of: PolicyOf = stored_policy, now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+    def __init__(self, policy_of: PolicyOf, now: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._policy_of = policy_of
         self._now = now
         self._tallies: dict[str, _Tally] = {}

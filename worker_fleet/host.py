@@ -52,6 +52,7 @@ from whatsam.contracts.events import (
     make_seq,
 )
 from whatsam.domain.model import CONNECT_IN_PROGRESS, ENDED_BY_OWNER, SessionCard, SessionStatus, utcnow
+from whatsam.domain.settings import SessionSettings
 from whatsam.messaging.media import MediaStore
 from whatsam.services.routing import CommandRouter
 from whatsam.services.session_proxy import ProxySealer
@@ -77,7 +78,7 @@ from worker_fleet.engines.outgoing import Media
 from worker_fleet.engines.profile import PROFILE_ENGINE_EVENTS, CallOffered
 from worker_fleet.event_lanes import EngineEventLanes
 from worker_fleet.group_requests import GROUP_ENGINE_EVENTS, GroupRequests, group_event
-from worker_fleet.history import HistoryIntake, PolicyOf, stored_policy
+from worker_fleet.history import HistoryIntake
 from worker_fleet.inbound import InboundMessages
 from worker_fleet.outbox import FetchUrl, OutboxContext, Pacing, SessionSender
 from worker_fleet.profile_events import CallRejecter, contact_event
@@ -109,8 +110,6 @@ class HostDeps:
     session_settings: SessionSettingsRepository = field(default_factory=SessionSettingsRepository)
     # Opens sessions' sealed proxy URLs; None: a session with a proxy cannot be opened here.
     proxies: ProxySealer | None = None
-    # The session's `history_sync` setting (`worker_fleet.history`).
-    history_policy: PolicyOf = stored_policy
 
 
 @dataclass
@@ -160,7 +159,7 @@ class SessionHost:
         self._groups = GroupRequests(self.supervisor_call, deps.cache, deps.media)
         self._engine_calls = EngineCalls(self.supervisor_call, deps.cache, deps.media)
         self._calls = CallRejecter(self.supervisor_call, deps.session_settings, deps.sessions, deps.messages)
-        self._history = HistoryIntake(deps.history_policy)
+        self._history = HistoryIntake(self._history_sync)
         self.supervisor = supervisor or ShardSupervisor(
             config.engine, config.shards, on_event=lambda sid, ev: self._inbox.put(sid, ev, self._get(sid)),
             on_crash=self._on_shard_crash, engine_options=dict(config.engine_options))
@@ -217,6 +216,10 @@ class SessionHost:
         log.info("claimed %s (fence %d, restored=%s) %.1fs after the connect was asked for", card.session_id,
                  lease.fence, image is not None, (utcnow() - command.requested_at).total_seconds())
         return True
+
+    def _history_sync(self, session_id: str) -> str:
+        """The session's `history_sync` setting, read when its history arrives."""
+        return (self._deps.session_settings.get(session_id) or SessionSettings()).history_sync
 
     def _open(self, hosted: HostedSession) -> None:
         """Open the session's client, through its proxy if its settings name one."""
