@@ -145,3 +145,12 @@ def module_stack(name: str, *extra: str, env_overrides: dict[str, str] | None = 
 dev_stack = module_stack("dev", "--workers", "0")
 # Two simulated workers and compressed fleet timings.
 fleet_stack = module_stack("fleet", "--workers", "2", "--schedule-speedup", "30", env_overrides=FAST_FLEET)
+
+
+def simulate(stack: DevProcess, line: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    """The simulated WhatsApp produces an event for the line's session (as its owner); its result."""
+    status, reply, _ = stack.request("POST", f"/v1/dev/sessions/{line['session_id']}/simulate", body,
+                                     token=line["token"])
+    assert status == 200, reply
+    result: dict[str, Any] = reply["result"]
+    return result

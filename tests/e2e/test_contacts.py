@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
+from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack, simulate
 from tests.e2e.test_fleet import _cli
 from tests.e2e.test_groups import _call, _has, _hook, _hooks, _line
 from tests.e2e.test_readme_walkthrough import run_as_written, walkthrough
@@ -49,17 +49,9 @@ def line(stack: DevProcess, receiver: Receiver) -> dict[str, str]:
     return {**account, "secret": endpoint["secret"]}
 
 
-def _simulate(stack: DevProcess, line: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-    status, reply, _ = stack.request("POST", f"/v1/dev/sessions/{line['session_id']}/simulate", body,
-                                     token=line["token"])
-    assert status == 200, reply
-    result: dict[str, Any] = reply["result"]
-    return result
-
-
 def test_a_sender_known_only_by_lid_reaches_the_webhook_with_both_identities(
         stack: DevProcess, line: dict[str, str], receiver: Receiver) -> None:
-    wrote = _simulate(stack, line, {"type": "contact.lid_message", "phone": CLEO, "name": "Cleo", "text": "hi"})
+    wrote = simulate(stack, line, {"type": "contact.lid_message", "phone": CLEO, "name": "Cleo", "text": "hi"})
     lid = wrote["lid"]
     assert lid == simulated_lid("16502530001") and wrote["phone"] == "16502530001"
 
@@ -105,7 +97,7 @@ def test_lookups_ask_whatsapp_once_and_the_map_answers_afterwards(stack: DevProc
 
 
 def test_contacts_names_pages_and_the_batch_check(stack: DevProcess, line: dict[str, str]) -> None:
-    wrote = _simulate(stack, line, {"type": "contact.lid_message", "text": "who am I?"})
+    wrote = simulate(stack, line, {"type": "contact.lid_message", "text": "who am I?"})
     wait_until(lambda: stack.request("GET", f"/v1/messages?chat={quote(wrote['lid'])}", api_key=line["key"])[1]
                .get("messages"), timeout=30, what="the LID writer's message to be stored")
     saved = _cli(stack, "simulate", line["session_id"], "contact.saved", "--phone", BOB, "--name", "Bob",
@@ -161,7 +153,7 @@ def test_bad_input_and_other_tenants(stack: DevProcess, line: dict[str, str]) ->
         reply = _call(stack, line, method, path, body, expect=status)
         assert reply["error"]["code"] == code, (path, reply)
 
-    wrote = _simulate(stack, line, {"type": "contact.lid_message", "text": "only for A"})
+    wrote = simulate(stack, line, {"type": "contact.lid_message", "text": "only for A"})
     wait_until(lambda: stack.request("GET", f"/v1/lids/{wrote['lid']}", api_key=line["key"])[0] == 200,
                timeout=30, what="A's map to know the writer")
     other = _line(stack)

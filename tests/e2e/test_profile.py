@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack
+from tests.e2e.conftest import FAST_FLEET, DevProcess, module_stack, simulate
 from tests.e2e.test_fleet import _cli
 from tests.e2e.test_groups import _call, _has, _hook, _hooks, _line, receiver
 from tests.e2e.test_readme_walkthrough import run_as_written, walkthrough
@@ -37,14 +37,6 @@ def line(stack: DevProcess, receiver: Receiver) -> dict[str, str]:
     status, endpoint, _ = stack.request("POST", "/v1/webhooks", hook, token=account["token"])
     assert status == 201, endpoint
     return {**account, "secret": endpoint["secret"]}
-
-
-def _simulate(stack: DevProcess, line: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-    status, reply, _ = stack.request("POST", f"/v1/dev/sessions/{line['session_id']}/simulate", body,
-                                     token=line["token"])
-    assert status == 200, reply
-    result: dict[str, Any] = reply["result"]
-    return result
 
 
 def _settings(stack: DevProcess, line: dict[str, str], changes: dict[str, Any], expect: int = 200) -> Any:
@@ -80,7 +72,7 @@ def test_a_call_is_rejected_by_the_setting_and_both_events_reach_the_webhook(
         stack: DevProcess, line: dict[str, str], receiver: Receiver) -> None:
     settings = _settings(stack, line, {"reject_calls": True, "reject_message": "Please write instead."})
     assert settings["reject_calls"] is True
-    rung = _simulate(stack, line, {"type": "call.ring", "phone": CALLER, "video": True})
+    rung = simulate(stack, line, {"type": "call.ring", "phone": CALLER, "video": True})
     call_id = rung["call_id"]
     payloads = _hooks(receiver, line["secret"], lambda got: _has("call.received", call_id=call_id)(got)
                       and _has("call.ended", call_id=call_id)(got) and _has("message.sent", chat_jid=CALLER_JID)(got))
@@ -96,7 +88,7 @@ def test_a_call_is_rejected_by_the_setting_and_both_events_reach_the_webhook(
 
 def test_a_call_rejected_through_the_api(stack: DevProcess, line: dict[str, str], receiver: Receiver) -> None:
     _settings(stack, line, {"reject_calls": False})
-    call_id = _simulate(stack, line, {"type": "call.ring", "phone": FRIEND})["call_id"]
+    call_id = simulate(stack, line, {"type": "call.ring", "phone": FRIEND})["call_id"]
     _hooks(receiver, line["secret"], _has("call.received", call_id=call_id))
     assert _call(stack, line, "POST", f"/v1/calls/{call_id}/reject") == {"call_id": call_id, "rejected": True}
     ended = _hook(_hooks(receiver, line["secret"], _has("call.ended", call_id=call_id)), "call.ended", call_id=call_id)
@@ -109,16 +101,16 @@ def test_presence_subscription_and_typing(stack: DevProcess, line: dict[str, str
     assert _call(stack, line, "POST", "/v1/presence", {"state": "available"}) == {"state": "available"}
     assert _call(stack, line, "POST", "/v1/presence", {"state": "away"}, expect=400)["error"]["code"] == \
         "validation_error"
-    unheard = _simulate(stack, line, {"type": "presence.update", "phone": FRIEND, "state": "unavailable"})
+    unheard = simulate(stack, line, {"type": "presence.update", "phone": FRIEND, "state": "unavailable"})
     assert unheard["subscribed"] is False
     subscribed = _call(stack, line, "POST", f"/v1/contacts/{FRIEND}/presence/subscribe")
     assert subscribed == {"contact": FRIEND_JID, "subscribed": True}
     first = _hook(_hooks(receiver, line["secret"], _has("presence.updated", chat=FRIEND_JID)), "presence.updated",
                   chat=FRIEND_JID)
     assert first["state"] == "unavailable" and first["last_seen"]
-    _simulate(stack, line, {"type": "presence.update", "phone": FRIEND, "state": "available"})
+    simulate(stack, line, {"type": "presence.update", "phone": FRIEND, "state": "available"})
     _hooks(receiver, line["secret"], _has("presence.updated", chat=FRIEND_JID, state="available"))
-    _simulate(stack, line, {"type": "chat.presence", "phone": FRIEND, "state": "recording"})
+    simulate(stack, line, {"type": "chat.presence", "phone": FRIEND, "state": "recording"})
     typing = _hook(_hooks(receiver, line["secret"], _has("chat.presence", participant=FRIEND_JID)), "chat.presence",
                    participant=FRIEND_JID)
     assert (typing["chat"], typing["state"]) == (FRIEND_JID, "recording")
@@ -159,7 +151,7 @@ def test_a_proxy_password_is_never_shown_back(stack: DevProcess, line: dict[str,
 
 def test_other_tenants_and_no_key(stack: DevProcess, line: dict[str, str]) -> None:
     other = _line(stack)
-    call_id = _simulate(stack, line, {"type": "call.ring", "phone": FRIEND})["call_id"]
+    call_id = simulate(stack, line, {"type": "call.ring", "phone": FRIEND})["call_id"]
     # Another tenant's session knows no such call; without a key nothing answers.
     assert _call(stack, other, "POST", f"/v1/calls/{call_id}/reject", expect=404)["error"]["code"] == "call_not_found"
     assert stack.request("GET", "/v1/profile")[0] == 401
